@@ -1,0 +1,135 @@
+# Augur build. Everything lands in build/ (out of tree); `make -j` is safe; header
+# dependencies come from -MMD so an edit rebuilds exactly what includes it.
+#
+#   make run     boot in QEMU (see README.md for SMP=, MEM=, FIRMWARE=, BOOT=, CMDLINE=, ...)
+#   make test    host unit tests + boots under BIOS/UEFI, CD/USB, 1 and 4 CPUs
+#   make iso     build/augur.iso, a hybrid BIOS+UEFI image for CD or USB stick
+#   make usb     build/augur-usb.img, the same image to write with dd (docs/usb.md)
+#   make gdb     QEMU halted with a gdb stub, and gdb attached with symbols
+
+VERSION   := 0.1.0
+BUILD     := build
+OBJ       := $(BUILD)/obj
+GEN       := $(BUILD)/gen
+
+CC        := gcc
+LD        := ld
+NASM      := nasm
+NM        := nm
+PYTHON    := python3
+HOSTCC    := gcc
+
+# The PSF console font the framebuffer console is built from (Debian: console-setup-linux).
+FONT_PSF  ?= /usr/share/consolefonts/Lat15-VGA16.psf.gz
+
+KERNEL_DIRS := arch/x86_64 kernel mm
+KERNEL_C    := $(sort $(shell find $(KERNEL_DIRS) -name '*.c'))
+KERNEL_ASM  := $(sort $(wildcard boot/*.asm) $(shell find $(KERNEL_DIRS) -name '*.asm'))
+KERNEL_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(KERNEL_C)) \
+               $(patsubst %.asm,$(OBJ)/%.asm.o,$(KERNEL_ASM)) \
+               $(OBJ)/gen/font8x16.o $(OBJ)/gen/version.o
+
+# Freestanding x86-64 kernel code: no red zone (interrupts push onto the stack below RSP),
+# kernel code model (image in the top 2 GiB), no SSE/x87 (their registers are user state),
+# frame pointers everywhere (the backtrace walks them), warnings are errors.
+KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel \
+           -mgeneral-regs-only -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
+           -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-stack-protector \
+           -fno-strict-aliasing -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
+           -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -I$(GEN) -MMD -MP
+KASFLAGS := -f elf64 -g -F dwarf -I.
+KLDFLAGS := -n -nostdlib -T linker.ld -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack
+
+HOST_TESTS := $(sort $(wildcard tools/hosttest/test_*.c))
+HOSTCFLAGS := -std=gnu11 -O1 -g -I. -Wall -Wextra -Werror -Wno-unused-parameter \
+              -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: all kernel iso usb run test gdb host-test clean format deps
+all: kernel iso
+
+kernel: $(BUILD)/augur.elf
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(OBJ)/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(NASM) $(KASFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+$(OBJ)/gen/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(GEN)/font8x16.c: tools/psf2c.py $(FONT_PSF)
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/psf2c.py $(FONT_PSF) > $@.tmp && mv $@.tmp $@
+
+# The version string changes with the commit; rewrite the file only when it differs so an
+# unchanged tree relinks nothing.
+$(GEN)/version.c: FORCE
+	@mkdir -p $(dir $@)
+	@v='const char augur_version[] = "$(VERSION)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+/')";'; \
+	 [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" > $@
+FORCE:
+
+# Two-pass link for the symbol table: pass 1 links with an empty table, tools/mksyms.py
+# turns its text symbols into build/gen/ksyms.c, pass 2 links that in. The table lives at the
+# end of .rodata, after all code, so no function moves between the passes (mksyms --check).
+$(GEN)/ksyms_empty.c: tools/mksyms.py
+	@mkdir -p $(dir $@)
+	$(PYTHON) tools/mksyms.py --empty > $@
+
+$(BUILD)/augur.pass1.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms_empty.o linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms_empty.o
+
+$(GEN)/ksyms.c: $(BUILD)/augur.pass1.elf tools/mksyms.py
+	$(NM) -n -S --defined-only $< | $(PYTHON) tools/mksyms.py > $@
+
+$(BUILD)/augur.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o linker.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o
+	$(NM) -n -S --defined-only $(BUILD)/augur.pass1.elf > $(BUILD)/pass1.syms
+	$(NM) -n -S --defined-only $@ | $(PYTHON) tools/mksyms.py --check $(BUILD)/pass1.syms
+
+# The initrd: user/rootfs plus built user programs plus EXTRA=DIR, as a cpio newc archive.
+$(BUILD)/initrd.cpio: FORCE
+	@mkdir -p $(BUILD)
+	$(PYTHON) tools/mkinitrd.py -o $@ user/rootfs $(EXTRA)
+
+iso: deps $(BUILD)/augur.elf $(BUILD)/initrd.cpio
+	sh tools/mkiso -o $(BUILD)/augur.iso -k $(BUILD)/augur.elf -i $(BUILD)/initrd.cpio -c "$(CMDLINE)"
+
+usb: iso
+	cp $(BUILD)/augur.iso $(BUILD)/augur-usb.img
+	@echo "Write it with: sudo dd if=$(BUILD)/augur-usb.img of=/dev/sdX bs=4M conv=fsync status=progress"
+	@echo "(find /dev/sdX with lsblk first; docs/usb.md explains how to do this safely)"
+
+deps:
+	@sh tools/install-deps
+
+RUN_VARS = SMP="$(SMP)" MEM="$(MEM)" FIRMWARE="$(FIRMWARE)" BOOT="$(BOOT)" ACCEL="$(ACCEL)" \
+           GUI="$(GUI)" CMDLINE="$(CMDLINE)" EXTRA="$(EXTRA)" TIMEOUT="$(TIMEOUT)"
+
+run: deps kernel
+	@$(RUN_VARS) $(PYTHON) tools/run.py
+
+gdb: deps kernel
+	@$(RUN_VARS) $(PYTHON) tools/run.py --gdb
+
+host-test: $(patsubst tools/hosttest/%.c,$(BUILD)/host/%,$(HOST_TESTS))
+	@$(PYTHON) tools/test.py --host-only
+
+$(BUILD)/host/%: tools/hosttest/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -MMD -MP $< -o $@
+
+test: deps kernel $(patsubst tools/hosttest/%.c,$(BUILD)/host/%,$(HOST_TESTS))
+	@$(PYTHON) tools/test.py
+
+format:
+	clang-format -i $(KERNEL_C) $(shell find $(KERNEL_DIRS) -name '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

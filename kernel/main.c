@@ -1,0 +1,111 @@
+/*
+ * kmain(): the boot sequence in C, called by boot/entry.asm on the boot stack with the
+ * multiboot2 magic and the physical address of the boot information. Single CPU, interrupts
+ * off throughout; each step below needs the ones before it (see docs/boot.md).
+ */
+#include "kernel/compiler.h"
+#include "kernel/printk.h"
+#include "kernel/panic.h"
+#include "kernel/multiboot2.h"
+#include "kernel/cmdline.h"
+#include "kernel/ktest.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/cpu_info.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/serial.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/power.h"
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/console_init.h"
+#include "mm/memmap.h"
+
+/* build/gen/version.c, written by the Makefile from VERSION and the git commit. */
+extern const char augur_version[];
+
+void kmain(uint32_t magic, uint64_t mb2_phys);
+
+static void print_banner(void)
+{
+	uint64_t usable = memmap_total(&boot_memmap, MEMMAP_USABLE);
+
+	pr_info("Augur %s (x86-64)\n", augur_version);
+	pr_info("CPU: %s (%s family %u model %u stepping %u)%s\n", boot_cpu.model,
+		boot_cpu.vendor, boot_cpu.family, boot_cpu.model_id, boot_cpu.stepping,
+		boot_cpu.has_hypervisor ? " [hypervisor]" : "");
+	pr_info("CPU features:%s%s%s%s%s%s%s%s\n", boot_cpu.has_nx ? " nx" : "",
+		boot_cpu.has_pdpe1gb ? " pdpe1gb" : "", boot_cpu.has_smep ? " smep" : "",
+		boot_cpu.has_smap ? " smap" : "", boot_cpu.has_pcid ? " pcid" : "",
+		boot_cpu.has_invpcid ? " invpcid" : "", boot_cpu.has_x2apic ? " x2apic" : "",
+		boot_cpu.has_xsave ? " xsave" : "");
+	pr_info("Memory: %llu MiB usable of %llu MiB RAM\n",
+		(unsigned long long)(usable >> 20),
+		(unsigned long long)((usable + memmap_total(&boot_memmap, MEMMAP_KERNEL) +
+				      memmap_total(&boot_memmap, MEMMAP_MODULE) +
+				      memmap_total(&boot_memmap, MEMMAP_BOOTINFO)) >> 20));
+	pr_info("Screen: %s\n", screen_description());
+}
+
+/* The identity map of the first GiB only served the jump to the higher half. */
+static void drop_identity_map(void)
+{
+	uint64_t *pml4 = phys_to_virt((uint64_t)boot_pml4);
+
+	pml4[0] = 0;
+	write_cr3(read_cr3());
+}
+
+static void list_modules(const void *mb2)
+{
+	const struct mb2_tag *tag;
+
+	for_each_mb2_tag(mb2, tag) {
+		const struct mb2_tag_module *m = (const void *)tag;
+
+		if (tag->type != MB2_TAG_MODULE)
+			continue;
+		pr_info("Module: %s at %#x, %u bytes\n", m->cmdline[0] ? m->cmdline : "(unnamed)",
+			m->mod_start, m->mod_end - m->mod_start);
+	}
+}
+
+void kmain(uint32_t magic, uint64_t mb2_phys)
+{
+	const void *mb2;
+	const char *err;
+	const char *pattern;
+
+	serial_init();
+	traps_init();
+	if (magic != MB2_BOOTLOADER_MAGIC)
+		panic("not booted by a multiboot2 loader (magic %#x)", magic);
+	if (mb2_phys + sizeof(struct mb2_info) > BOOT_DIRECT_MAP_SIZE)
+		panic("boot information at %#llx is above the boot direct map",
+		      (unsigned long long)mb2_phys);
+	mb2 = phys_to_virt(mb2_phys);
+	err = mb2_validate(mb2);
+	if (err)
+		panic("bad multiboot2 information: %s", err);
+
+	cmdline_init(mb2);
+	screen_console_init(mb2);
+	cpu_identify();
+	if (memmap_init(mb2) < 0)
+		panic("no usable memory map from the boot loader");
+	drop_identity_map();
+	print_banner();
+	memmap_print_summary(&boot_memmap);
+	list_modules(mb2);
+	acpi_init(mb2);
+	pr_info("Command line: \"%s\"\n", cmdline_get());
+
+	pattern = cmdline_test_pattern();
+	if (pattern) {
+		int failed = ktest_run(pattern);
+
+		machine_exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+
+	pr_info("No user space yet: init (%s) arrives with the user-space issue.\n",
+		cmdline_init_path());
+	machine_exit(EXIT_SUCCESS);
+}

@@ -12,6 +12,13 @@ BUILD     := build
 OBJ       := $(BUILD)/obj
 GEN       := $(BUILD)/gen
 
+# Quiet by default; `make V=1` shows every command.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 CC        := gcc
 LD        := ld
 NASM      := nasm
@@ -34,7 +41,7 @@ KERNEL_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(KERNEL_C)) \
 # frame pointers everywhere (the backtrace walks them), warnings are errors.
 KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel \
            -mgeneral-regs-only -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
-           -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-stack-protector \
+           -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap -fno-stack-protector \
            -fno-strict-aliasing -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
            -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -I$(GEN) -MMD -MP
 KASFLAGS := -f elf64 -g -F dwarf -I.
@@ -51,19 +58,23 @@ kernel: $(BUILD)/augur.elf
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(OBJ)/%.asm.o: %.asm
 	@mkdir -p $(dir $@)
-	$(NASM) $(KASFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+	@echo "  NASM    $<"
+	$(Q)$(NASM) $(KASFLAGS) -MD $(@:.o=.d) -MP $< -o $@
 
 $(OBJ)/gen/%.o: $(GEN)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(GEN)/font8x16.c: tools/psf2c.py $(FONT_PSF)
 	@mkdir -p $(dir $@)
-	$(PYTHON) tools/psf2c.py $(FONT_PSF) > $@.tmp && mv $@.tmp $@
+	@echo "  FONT    $(FONT_PSF)"
+	$(Q)$(PYTHON) tools/psf2c.py $(FONT_PSF) > $@.tmp && mv $@.tmp $@
 
 # The version string changes with the commit; rewrite the file only when it differs so an
 # unchanged tree relinks nothing.
@@ -78,53 +89,82 @@ FORCE:
 # end of .rodata, after all code, so no function moves between the passes (mksyms --check).
 $(GEN)/ksyms_empty.c: tools/mksyms.py
 	@mkdir -p $(dir $@)
-	$(PYTHON) tools/mksyms.py --empty > $@
+	$(Q)$(PYTHON) tools/mksyms.py --empty > $@
 
 $(BUILD)/augur.pass1.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms_empty.o linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms_empty.o
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms_empty.o
 
 $(GEN)/ksyms.c: $(BUILD)/augur.pass1.elf tools/mksyms.py
-	$(NM) -n -S --defined-only $< | $(PYTHON) tools/mksyms.py > $@
+	@echo "  KSYMS   $@"
+	$(Q)$(NM) -n -S --defined-only $< | $(PYTHON) tools/mksyms.py > $@
 
 $(BUILD)/augur.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o linker.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o
-	$(NM) -n -S --defined-only $(BUILD)/augur.pass1.elf > $(BUILD)/pass1.syms
-	$(NM) -n -S --defined-only $@ | $(PYTHON) tools/mksyms.py --check $(BUILD)/pass1.syms
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o
+	$(Q)$(NM) -n -S --defined-only $(BUILD)/augur.pass1.elf > $(BUILD)/pass1.syms
+	$(Q)$(NM) -n -S --defined-only $@ | $(PYTHON) tools/mksyms.py --check $(BUILD)/pass1.syms
 
 # The initrd: user/rootfs plus built user programs plus EXTRA=DIR, as a cpio newc archive.
 $(BUILD)/initrd.cpio: FORCE
 	@mkdir -p $(BUILD)
 	$(PYTHON) tools/mkinitrd.py -o $@ user/rootfs $(EXTRA)
 
-iso: deps $(BUILD)/augur.elf $(BUILD)/initrd.cpio
-	sh tools/mkiso -o $(BUILD)/augur.iso -k $(BUILD)/augur.elf -i $(BUILD)/initrd.cpio -c "$(CMDLINE)"
+# Host tools: make run/test/gdb/iso/usb/host-test check for them before building anything
+# (a parse-time check, so it also comes first under make -j). As root tools/install-deps
+# installs what is missing; otherwise it prints the sudo apt-get line and make stops.
+DEPS_GOALS := run test gdb iso usb host-test all
+ifneq ($(filter $(DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(NO_DEPS),1)
+DEPS_STATUS := $(shell sh tools/install-deps >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error missing host tools (see above); NO_DEPS=1 skips this check)
+endif
+endif
+endif
+
+deps:
+	@sh tools/install-deps && echo "install-deps: all host tools present"
+
+# Shell-quote a make value so a command line with spaces or quotes reaches the tools intact.
+shq = '$(subst ','\'',$(1))'
+
+iso: $(BUILD)/augur.elf $(BUILD)/initrd.cpio
+	sh tools/mkiso -o $(BUILD)/augur.iso -k $(BUILD)/augur.elf -i $(BUILD)/initrd.cpio \
+		-c $(call shq,$(CMDLINE))
 
 usb: iso
 	cp $(BUILD)/augur.iso $(BUILD)/augur-usb.img
 	@echo "Write it with: sudo dd if=$(BUILD)/augur-usb.img of=/dev/sdX bs=4M conv=fsync status=progress"
 	@echo "(find /dev/sdX with lsblk first; docs/usb.md explains how to do this safely)"
 
-deps:
-	@sh tools/install-deps
+# tools/run.py reads the machine options from its environment (see its --help).
+RUN_VARS = BUILD=$(call shq,$(BUILD)) SMP=$(call shq,$(SMP)) MEM=$(call shq,$(MEM)) \
+           FIRMWARE=$(call shq,$(FIRMWARE)) BOOT=$(call shq,$(BOOT)) \
+           ACCEL=$(call shq,$(ACCEL)) MACHINE=$(call shq,$(MACHINE)) GUI=$(call shq,$(GUI)) \
+           CMDLINE=$(call shq,$(CMDLINE)) EXTRA=$(call shq,$(EXTRA)) \
+           TIMEOUT=$(call shq,$(TIMEOUT)) QEMU_ARGS=$(call shq,$(QEMU_ARGS)) \
+           JOBS=$(call shq,$(JOBS))
 
-RUN_VARS = SMP="$(SMP)" MEM="$(MEM)" FIRMWARE="$(FIRMWARE)" BOOT="$(BOOT)" ACCEL="$(ACCEL)" \
-           GUI="$(GUI)" CMDLINE="$(CMDLINE)" EXTRA="$(EXTRA)" TIMEOUT="$(TIMEOUT)"
-
-run: deps kernel
+run: kernel $(BUILD)/initrd.cpio
 	@$(RUN_VARS) $(PYTHON) tools/run.py
 
-gdb: deps kernel
+gdb: kernel $(BUILD)/initrd.cpio
 	@$(RUN_VARS) $(PYTHON) tools/run.py --gdb
 
-host-test: $(patsubst tools/hosttest/%.c,$(BUILD)/host/%,$(HOST_TESTS))
-	@$(PYTHON) tools/test.py --host-only
+HOST_TEST_BINS := $(patsubst tools/hosttest/%.c,$(BUILD)/host/%,$(HOST_TESTS))
+
+host-test: $(HOST_TEST_BINS)
+	@$(RUN_VARS) $(PYTHON) tools/test.py --host-only
 
 $(BUILD)/host/%: tools/hosttest/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -MMD -MP $< -o $@
 
-test: deps kernel $(patsubst tools/hosttest/%.c,$(BUILD)/host/%,$(HOST_TESTS))
-	@$(PYTHON) tools/test.py
+# Host tests, then boots under BIOS and UEFI, CD and USB, 1 and 4 CPUs (tools/test.py).
+# The last line of output is "N passed, N failed"; the status is non-zero on any failure.
+test: kernel $(BUILD)/initrd.cpio $(HOST_TEST_BINS)
+	@$(RUN_VARS) $(PYTHON) tools/test.py
 
 format:
 	clang-format -i $(KERNEL_C) $(shell find $(KERNEL_DIRS) -name '*.h')

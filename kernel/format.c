@@ -42,6 +42,7 @@ static void put_number(struct out *o, unsigned long long v, bool negative, unsig
 	char sign = 0;
 	const char *prefix = "";
 	int prefix_len, zeros, total;
+	bool zero = v == 0;
 
 	/* A zero value with precision 0 prints no digits at all (C rule). */
 	if (!(v == 0 && precision == 0)) {
@@ -56,9 +57,10 @@ static void put_number(struct out *o, unsigned long long v, bool negative, unsig
 		sign = '+';
 	else if (flags & F_SPACE)
 		sign = ' ';
-	if ((flags & F_ALT) && base == 16 && n > 0)
+	/* C: "#" prefixes 0x only to a nonzero value. */
+	if ((flags & F_ALT) && base == 16 && !zero)
 		prefix = upper ? "0X" : "0x";
-	else if ((flags & F_ALT) && base == 8 && (n == 0 || tmp[n - 1] != '0'))
+	else if ((flags & F_ALT) && base == 8 && precision <= n && (n == 0 || tmp[n - 1] != '0'))
 		prefix = "0";
 	prefix_len = (int)strlen(prefix);
 
@@ -206,11 +208,16 @@ unsigned_number:
 				uv = va_arg(ap, unsigned long);
 			else
 				uv = va_arg(ap, unsigned long long);
-			put_number(&o, uv, false, base, upper, flags, width, precision);
+			/* "+" and " " are for signed conversions only; C ignores them here. */
+			put_number(&o, uv, false, base, upper, flags & ~(F_PLUS | F_SPACE), width,
+				   precision);
 			break;
 		case 'p':
+			/* Always 0x and 16 digits, so pointers line up in logs; NULL included. */
 			uv = (uintptr_t)va_arg(ap, void *);
-			put_number(&o, uv, false, 16, false, F_ALT | F_ZERO, 18, -1);
+			put(&o, '0');
+			put(&o, 'x');
+			put_number(&o, uv, false, 16, false, F_ZERO, 16, -1);
 			break;
 		case 'c':
 			if (!(flags & F_LEFT))

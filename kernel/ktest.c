@@ -66,7 +66,7 @@ void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *f
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	pr_info("# %s: %s:%d: %s\n", ctx->name, file, line, msg);
+	printk(LOG_ALWAYS, "# %s: %s:%d: %s\n", ctx->name, file, line, msg);
 	ctx->failures++;
 }
 
@@ -77,10 +77,10 @@ int ktest_run(const char *pattern)
 	for (const struct ktest *t = _ktests_start; t < _ktests_end; t++)
 		if (ktest_selected(pattern, t))
 			total++;
-	pr_info("TAP version 13\n1..%d\n", total);
+	printk(LOG_ALWAYS, "TAP version 13\n1..%d\n", total);
 	if (total == 0) {
 		pr_err("# no test matches \"%s\"\n", pattern);
-		pr_info("0 passed, 0 failed\n");
+		printk(LOG_ALWAYS, "0 passed, 0 failed\n");
 		return -1;
 	}
 	for (const struct ktest *t = _ktests_start; t < _ktests_end; t++) {
@@ -92,14 +92,14 @@ int ktest_run(const char *pattern)
 		pr_info("# running %s (%s)\n", t->name, t->file);
 		t->fn(&ctx);
 		if (ctx.failures) {
-			pr_info("not ok %d - %s\n", n, t->name);
+			printk(LOG_ALWAYS, "not ok %d - %s\n", n, t->name);
 			failed++;
 		} else {
-			pr_info("ok %d - %s\n", n, t->name);
+			printk(LOG_ALWAYS, "ok %d - %s\n", n, t->name);
 			passed++;
 		}
 	}
-	pr_info("%d passed, %d failed\n", passed, failed);
+	printk(LOG_ALWAYS, "%d passed, %d failed\n", passed, failed);
 	return failed;
 }
 

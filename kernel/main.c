@@ -18,6 +18,10 @@
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/console_init.h"
 #include "mm/memmap.h"
+#include "mm/bootmem.h"
+#include "mm/kernel_map.h"
+#include "mm/page_alloc.h"
+#include "mm/slab.h"
 
 /* build/gen/version.c, written by the Makefile from VERSION and the git commit. */
 extern const char augur_version[];
@@ -43,15 +47,6 @@ static void print_banner(void)
 				      memmap_total(&boot_memmap, MEMMAP_MODULE) +
 				      memmap_total(&boot_memmap, MEMMAP_BOOTINFO)) >> 20));
 	pr_info("Screen: %s\n", screen_description());
-}
-
-/* The identity map of the first GiB only served the jump to the higher half. */
-static void drop_identity_map(void)
-{
-	uint64_t *pml4 = phys_to_virt((uint64_t)boot_pml4);
-
-	pml4[0] = 0;
-	write_cr3(read_cr3());
 }
 
 static void list_modules(const void *mb2)
@@ -91,9 +86,21 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	cpu_identify();
 	if (memmap_init(mb2) < 0)
 		panic("no usable memory map from the boot loader");
-	drop_identity_map();
 	print_banner();
 	memmap_print_summary(&boot_memmap);
+
+	/*
+	 * Memory, in dependency order: bootmem hands out pages the boot direct map (4 GiB) can
+	 * reach; kernel_map_init() builds the final page tables from them, mapping all RAM (and
+	 * not the boot identity map, which only served the jump to the higher half); the
+	 * page allocator takes over and, now that everything is mapped, gets RAM above 4 GiB too.
+	 */
+	bootmem_init(BOOT_DIRECT_MAP_SIZE);
+	kernel_map_init();
+	page_alloc_init();
+	page_alloc_extend_limit(UINT64_MAX);
+	slab_init();
+	page_alloc_print_stats();
 	list_modules(mb2);
 	acpi_init(mb2);
 	pr_info("Command line: \"%s\"\n", cmdline_get());

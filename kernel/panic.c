@@ -15,13 +15,23 @@ static int panic_depth;
 
 static void panic_begin(void)
 {
+	int depth;
+
 	local_irq_disable();
-	if (__atomic_fetch_add(&panic_depth, 1, __ATOMIC_SEQ_CST) > 0) {
-		printk_enter_panic_mode();
-		pr_emerg("\nnested panic: halting\n");
+	depth = __atomic_fetch_add(&panic_depth, 1, __ATOMIC_SEQ_CST);
+	if (depth > 0) {
+		printk_enter_panic_mode(true);
+		/*
+		 * The report itself broke. Still end the run with a failure status (a test harness
+		 * would otherwise wait for its timeout); if even that panics, just halt.
+		 */
+		if (depth == 1) {
+			pr_emerg("\nnested panic: giving up on the report\n");
+			machine_exit(EXIT_FAILURE);
+		}
 		halt_forever();
 	}
-	printk_enter_panic_mode();
+	printk_enter_panic_mode(false);
 }
 
 static void __noreturn panic_finish(const struct trap_frame *f)
@@ -46,11 +56,15 @@ void panic_trap(const struct trap_frame *f, const char *fmt, ...)
 	panic_finish(f);
 }
 
-/* Records this function's caller's registers, so the report starts where panic() was called. */
-static void __noinline capture_frame(struct trap_frame *f)
+/*
+ * Records the registers where it is expanded, inside panic() itself: the report's RIP is in
+ * panic() and the backtrace walks on from panic()'s own frame, so its first return address is
+ * panic()'s caller. (Reading rbp[1] in a called helper instead depends on whether the compiler
+ * gave that helper a frame, and a return address after a noreturn call symbolizes to the
+ * function that follows.)
+ */
+static inline __attribute__((always_inline)) void capture_frame(struct trap_frame *f)
 {
-	uint64_t *rbp = (uint64_t *)read_rbp();
-
 	__asm__ __volatile__("mov %%rax, %0; mov %%rbx, %1; mov %%rcx, %2; mov %%rdx, %3"
 			     : "=m"(f->rax), "=m"(f->rbx), "=m"(f->rcx), "=m"(f->rdx));
 	__asm__ __volatile__("mov %%rsi, %0; mov %%rdi, %1; mov %%r8, %2; mov %%r9, %3"
@@ -59,11 +73,9 @@ static void __noinline capture_frame(struct trap_frame *f)
 			     : "=m"(f->r10), "=m"(f->r11), "=m"(f->r12), "=m"(f->r13));
 	__asm__ __volatile__("mov %%r14, %0; mov %%r15, %1; mov %%cs, %2; mov %%ss, %3"
 			     : "=m"(f->r14), "=m"(f->r15), "=m"(f->cs), "=m"(f->ss));
+	__asm__ __volatile__("lea 0(%%rip), %0; mov %%rsp, %1" : "=r"(f->rip), "=r"(f->rsp));
 	f->rflags = read_rflags();
-	/* Our own frame: rbp[0] is panic()'s rbp, rbp[1] the return address into panic(). */
-	f->rbp = rbp[0];
-	f->rip = rbp[1];
-	f->rsp = (uint64_t)(rbp + 2);
+	f->rbp = read_rbp();
 	f->vector = ~0UL;
 	f->error_code = 0;
 }

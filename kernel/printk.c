@@ -18,6 +18,7 @@ static struct console *consoles; /* printk_lock */
 static char log_buf[LOG_BUF_SIZE]; /* printk_lock; ring of the text written so far */
 static size_t log_head; /* printk_lock; total bytes ever written (index = head % size) */
 static bool panic_mode; /* set once, by the panicking CPU */
+static bool robust_consoles_only; /* set by a nested panic */
 
 static void log_store(const char *s, size_t len)
 {
@@ -60,7 +61,8 @@ void vprintk(int level, const char *fmt, va_list ap)
 	log_store(line, (size_t)n);
 	if (level <= console_loglevel || panic_mode)
 		for (struct console *c = consoles; c; c = c->next)
-			c->write(c, line, (size_t)n);
+			if (c->robust || !READ_ONCE(robust_consoles_only))
+				c->write(c, line, (size_t)n);
 	printk_lock_release(flags);
 }
 
@@ -91,9 +93,11 @@ void console_register(struct console *con)
 	printk_lock_release(flags);
 }
 
-void printk_enter_panic_mode(void)
+void printk_enter_panic_mode(bool robust_only)
 {
 	WRITE_ONCE(panic_mode, true);
+	if (robust_only)
+		WRITE_ONCE(robust_consoles_only, true);
 }
 
 size_t printk_log_tail(char *buf, size_t size)

@@ -6,6 +6,7 @@
 #include "kernel/compiler.h"
 
 enum log_level {
+	LOG_ALWAYS = -1, /* reaches the consoles whatever loglevel= says: test reports */
 	LOG_EMERG = 0,
 	LOG_ALERT,
 	LOG_CRIT,
@@ -20,6 +21,8 @@ enum log_level {
 struct console {
 	const char *name;
 	void (*write)(struct console *con, const char *s, size_t len);
+	/* Writes only I/O ports and cannot fault: still used after a nested panic. */
+	bool robust;
 	struct console *next; /* guarded by the printk lock */
 };
 
@@ -29,8 +32,12 @@ extern int console_loglevel;
 void printk(int level, const char *fmt, ...) __printf(2, 3);
 void vprintk(int level, const char *fmt, va_list ap);
 void console_register(struct console *con);
-/* Panic path: from now on printk never waits for its lock (the holder may be dead). */
-void printk_enter_panic_mode(void);
+/*
+ * Panic path: from now on printk never waits for its lock (the holder may be dead). With
+ * robust_only, only robust consoles (serial) are written: the report of a nested panic must
+ * not go through a console that may be what faulted.
+ */
+void printk_enter_panic_mode(bool robust_only);
 /* Copies the newest log text (up to size-1 bytes) into buf; for tests and /proc/kmsg later. */
 size_t printk_log_tail(char *buf, size_t size);
 

@@ -49,6 +49,7 @@ static void serial_console_write(struct console *con, const char *s, size_t len)
 static struct console serial_console = {
 	.name = "serial",
 	.write = serial_console_write,
+	.robust = true,
 };
 
 bool serial_init(void)

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""make test: host unit tests, then boots of the kernel under several machine configurations.
+
+  tools/test.py [--host-only | --boots-only] [--jobs N] [--only SUBSTRING]
+
+Every host test case and every in-kernel test case in every boot counts as one test; a boot
+that times out, crashes or reports a different number of results than its TAP plan counts as
+one more failure. The last line of output is always "N passed, N failed"; the exit status is
+1 if anything failed. Logs go to BUILD/logs/. Environment: BUILD (default build), TIMEOUT
+(seconds per boot, default 300), JOBS (parallel boots, default 2).
+"""
+import concurrent.futures
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (tools/run.py, the shared runner)
+
+TAP_RESULT = re.compile(r"^\s*(not )?ok (\d+)\b\s*(?:-\s*)?(.*)$")
+TAP_PLAN = re.compile(r"^\s*1\.\.(\d+)\s*$")
+HOST_TIMEOUT = 300
+
+out_lock = threading.Lock()
+
+
+def say(*lines):
+    with out_lock:
+        for l in lines:
+            print(l)
+        sys.stdout.flush()
+
+
+class Tally:
+    def __init__(self):
+        self.passed, self.failed = 0, []
+        self.lock = threading.Lock()
+
+    def add(self, name, ok, why=""):
+        with self.lock:
+            if ok:
+                self.passed += 1
+            else:
+                self.failed.append(name + (": " + why if why else ""))
+
+
+def parse_tap(text):
+    """Returns (plan or None, [(ok, number, name)])."""
+    plan, results = None, []
+    for line in run.strip_ansi(text).splitlines():
+        m = TAP_PLAN.match(line)
+        if m and plan is None:
+            plan = int(m.group(1))
+            continue
+        m = TAP_RESULT.match(line)
+        if m:
+            results.append((m.group(1) is None, int(m.group(2)), m.group(3).strip()))
+    return plan, results
+
+
+def indent_tail(text, n=run.TAIL_LINES):
+    lines = run.strip_ansi(text).splitlines()[-n:]
+    return ["    | " + l for l in lines]
+
+
+# ---- host tests ----
+
+def host_tests(build, tally):
+    sources = sorted(glob.glob(os.path.join(run.ROOT, "tools/hosttest/test_*.c")))
+    if not sources:
+        say("host tests: none (tools/hosttest/test_*.c)")
+        return
+    logdir = os.path.join(build, "logs")
+    os.makedirs(logdir, exist_ok=True)
+    for src in sources:
+        name = os.path.basename(src)[:-2]
+        binary = os.path.join(build, "host", name)
+        start = time.monotonic()
+        if not os.access(binary, os.X_OK):
+            tally.add("host/" + name, False, "%s was not built (make BUILD=%s test builds it)"
+                      % (binary, build))
+            say("host %-28s FAIL  not built" % name)
+            continue
+        env = dict(os.environ, ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS",
+                                                           "detect_leaks=1:abort_on_error=0"),
+                   UBSAN_OPTIONS=os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1"))
+        try:
+            p = subprocess.run([binary], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=HOST_TIMEOUT, env=env)
+            text, rc, why = p.stdout.decode("utf-8", "replace"), p.returncode, ""
+        except subprocess.TimeoutExpired as e:
+            text, rc = (e.stdout or b"").decode("utf-8", "replace"), None
+            why = "timed out after %ds" % HOST_TIMEOUT
+        with open(os.path.join(logdir, "host-%s.log" % name), "w") as f:
+            f.write(text)
+        plan, results = parse_tap(text)
+        bad = [r for r in results if not r[0]]
+        for ok, num, case in results:
+            tally.add("host/%s: %s" % (name, case or "#%d" % num), ok)
+        if not why and rc != 0 and not bad:
+            why = "exit status %d without a failing case (crash or sanitizer report?)" % rc
+        if not why and plan is not None and plan != len(results):
+            why = "plan 1..%d but %d results" % (plan, len(results))
+        if not why and not results:
+            why = "no TAP results"
+        if why:
+            tally.add("host/" + name, False, why)
+        verdict = "FAIL" if why or bad else "PASS"
+        say("host %-28s %s  %d/%d ok%s  %.1fs" % (name, verdict, len(results) - len(bad),
+                                                 len(results), "  (" + why + ")" if why else "",
+                                                 time.monotonic() - start))
+        if verdict == "FAIL":
+            say(*indent_tail(text))
+
+
+# ---- boots ----
+
+class Boot:
+    """One QEMU boot. kind: "tap" (every case counts), "expect-fail" (must fail with these
+    strings in the log), "malformed" (must pass and say something about the bad word)."""
+
+    def __init__(self, name, kind="tap", expect=(), **opts):
+        self.name, self.kind, self.expect = name, kind, list(expect)
+        self.opts = dict(opts)
+
+
+def boot_list(env):
+    """The boots of make test. FIRMWARE=, BOOT= and SMP= given to make test narrow the matrix
+    to the matching boots and apply to the special boots; MEM= applies to every boot but the
+    two memory-size ones; CMDLINE= is appended to every boot's command line."""
+    want = {k: env.get(k, "").strip().lower() for k in ("FIRMWARE", "BOOT", "SMP", "MEM")}
+    extra = " ".join(env.get("CMDLINE", "").split())
+    matrix, special = [], []
+    # UEFI first: those boots are the slowest, so they should not be the last to start.
+    for fw in ("uefi", "bios"):
+        for medium in ("cdrom", "usb"):
+            for smp in ("4", "1"):
+                if all(not want[k] or want[k] == v
+                       for k, v in (("FIRMWARE", fw), ("BOOT", medium), ("SMP", smp))):
+                    matrix.append(Boot("%s-%s-smp%s" % (fw, medium, smp), FIRMWARE=fw,
+                                       BOOT=medium, SMP=smp, CMDLINE="test=all"))
+    special.append(Boot("uefi-cdrom-smp1-mem6G", FIRMWARE="uefi", MEM="6G", CMDLINE="test=all"))
+    special.append(Boot("bios-cdrom-smp1-mem64M", MEM="64M", CMDLINE="test=all"))
+    special.append(Boot("panic-selftest", "expect-fail",
+                        ["Kernel panic", "Page fault", "CR2", "Backtrace:",
+                         "ktest_fn_panic_selftest"], CMDLINE="test=panic_selftest"))
+    special.append(Boot("stack-overflow-selftest", "expect-fail",
+                        ["kernel stack overflow", "Backtrace:"],
+                        CMDLINE="test=stack_overflow_selftest"))
+    special.append(Boot("kstack-overflow-selftest", "expect-fail",
+                        ["kernel stack overflow", "a kernel thread stack's guard page",
+                         "Backtrace:", "call_on_stack", "ktest_fn_kstack_overflow_selftest"],
+                        CMDLINE="test=kstack_overflow_selftest"))
+    special.append(Boot("cmdline-malformed", "malformed", ["bogus"],
+                        CMDLINE="loglevel=99 bogus=1 test=ktest_glob"))
+    for b in special:
+        for k in ("FIRMWARE", "BOOT", "SMP"):
+            if want[k]:
+                b.opts[k] = want[k]
+    for b in matrix + special:
+        if want["MEM"] and "MEM" not in b.opts:
+            b.opts["MEM"] = want["MEM"]
+        b.pattern = b.opts["CMDLINE"].split("test=", 1)[1].split()[0]
+        if extra:
+            b.opts["CMDLINE"] += " " + extra
+    return matrix + special
+
+
+def judge(b, cfg, r, tally):
+    """Counts the boot's tests; returns (verdict line detail, failed?)."""
+    text = r.text()
+    plan, results = parse_tap(text)
+    prefix = b.name + ": "
+    if b.kind == "expect-fail":
+        clean = run.strip_ansi(text)
+        missing = [s for s in b.expect if s not in clean]
+        problems = []
+        if r.status != run.STATUS_FAIL:
+            problems.append("expected the kernel to report failure, got: " + r.reason)
+        if plan == 0:
+            problems.append("the kernel has no test named %s yet" % b.pattern)
+        elif missing:
+            problems.append("log lacks " + ", ".join(repr(s) for s in missing))
+        tally.add(b.name, not problems, "; ".join(problems))
+        return ("; ".join(problems) if problems else "failed as expected"), bool(problems)
+    problems = []
+    if b.kind == "malformed":
+        # The kernel echoes the whole command line; the warning must be another line.
+        lines = [l for l in run.strip_ansi(text).splitlines()
+                 if not l.startswith(("# qemu", "# result:"))]
+        for word in b.expect:
+            if not any(word in l and cfg.cmdline not in l for l in lines):
+                problems.append("no message about %r" % word)
+    for ok, num, case in results:
+        tally.add(prefix + (case or "#%d" % num), ok)
+    bad = sum(1 for ok, _, _ in results if not ok)
+    if r.status == run.STATUS_ERROR:
+        problems.append(r.reason)
+    elif plan is None:
+        problems.append("no TAP plan in the log (%s)" % r.reason)
+    elif plan != len(results):
+        problems.append("plan 1..%d but %d results (%s)" % (plan, len(results), r.reason))
+    elif r.status == run.STATUS_FAIL and not bad:
+        problems.append("every case passed but %s" % r.reason)
+    elif r.status == run.STATUS_PASS and bad:
+        problems.append("%d cases failed but %s" % (bad, r.reason))
+    if problems:
+        tally.add(prefix + "boot", False, "; ".join(problems))
+    detail = "%d/%d ok" % (len(results) - bad, len(results))
+    if problems:
+        detail += "  (" + "; ".join(problems) + ")"
+    return detail, bool(problems or bad)
+
+
+def run_boots(build, tally, jobs, only):
+    boots = [b for b in boot_list(os.environ) if not only or only in b.name]
+    if not boots:
+        return
+    logdir = os.path.join(build, "logs")
+    base = {k: os.environ.get(k, "") for k in ("TIMEOUT", "QEMU_ARGS", "MACHINE", "ACCEL")}
+    base["BUILD"] = build
+    configs = []
+    for b in boots:
+        cfg = run.Config(dict(base, **b.opts))
+        cfg.tcg_single = True  # two boots share two host cores
+        configs.append(cfg)
+    # Images first, one per distinct command line, so parallel boots do not race to make them.
+    t = time.monotonic()
+    cmdlines = sorted({c.cmdline for c in configs})
+    for c in cmdlines:
+        run.build_iso(build, c, quiet=True)
+    say("images: %d command lines ready in %.1fs" % (len(cmdlines), time.monotonic() - t))
+
+    done = [0]
+
+    def one(b, cfg):
+        log = os.path.join(logdir, b.name + ".log")
+        try:
+            r = run.boot(cfg, log, echo=False, quiet=True)
+        except run.ConfigError as e:
+            r = run.Result(run.STATUS_ERROR, str(e), 0.0, log, None)
+        detail, failed = judge(b, cfg, r, tally)
+        with out_lock:
+            done[0] += 1
+        say("[%2d/%d] %-26s %s  %s  %.1fs" % (done[0], len(boots), b.name,
+                                              "FAIL" if failed else "PASS", detail, r.seconds))
+        if failed:
+            say("    log: %s" % log, *indent_tail(r.text()))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(one, b, c) for b, c in zip(boots, configs)]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:  # Ctrl-C or SIGTERM: no QEMU may outlive us
+            for f in futures:
+                f.cancel()
+            run.stop_all()
+            raise
+
+
+def main(argv):
+    build = os.environ.get("BUILD") or "build"
+    jobs = int(os.environ.get("JOBS") or 2)
+    host_only = "--host-only" in argv
+    boots_only = "--boots-only" in argv
+    only = None
+    for i, a in enumerate(argv):
+        if a == "--jobs" and i + 1 < len(argv):
+            jobs = int(argv[i + 1])
+        elif a == "--only" and i + 1 < len(argv):
+            only = argv[i + 1]
+    tally = Tally()
+    start = time.monotonic()
+    try:
+        if not host_only:
+            run.Config(dict(os.environ, BUILD=build))  # a bad option value stops us first
+        if not boots_only:
+            host_tests(build, tally)
+        if not host_only:
+            run_boots(build, tally, max(1, jobs), only)
+    except run.ConfigError as e:
+        tally.add("harness", False, str(e))
+        say("test: %s" % e)
+    except KeyboardInterrupt:
+        run.stop_all()
+        tally.add("harness", False, "interrupted")
+        say("test: interrupted")
+    if tally.failed:
+        say("", "Failed (%d):" % len(tally.failed), *("  " + f for f in tally.failed[:60]))
+        if len(tally.failed) > 60:
+            say("  ... and %d more" % (len(tally.failed) - 60))
+    say("total time %.0fs, logs in %s/logs/" % (time.monotonic() - start, build))
+    say("%d passed, %d failed" % (tally.passed, len(tally.failed)))
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, run._terminated)
+    try:
+        sys.exit(main(sys.argv[1:]))
+    finally:
+        run.stop_all()

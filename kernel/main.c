@@ -9,6 +9,7 @@
 #include "kernel/multiboot2.h"
 #include "kernel/cmdline.h"
 #include "kernel/ktest.h"
+#include "kernel/percpu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_info.h"
 #include "arch/x86_64/layout.h"
@@ -71,6 +72,8 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 
 	serial_init();
 	traps_init();
+	/* After traps_init(): loading the GDT reloads GS, which clears its base. */
+	percpu_init_cpu(0, 0); /* the APIC ID is filled in once the LAPIC is up */
 	if (magic != MB2_BOOTLOADER_MAGIC)
 		panic("not booted by a multiboot2 loader (magic %#x)", magic);
 	if (mb2_phys + sizeof(struct mb2_info) > BOOT_DIRECT_MAP_SIZE)

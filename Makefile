@@ -44,6 +44,12 @@ KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcm
            -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap -fno-stack-protector \
            -fno-strict-aliasing -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
            -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -I$(GEN) -MMD -MP
+# `make DEBUG=1`: slab poisoning, red zones and double-free checks, and lock owner tracking
+# with lock-up detection. Objects built either way land in the same build/, so switching
+# needs `make clean` (or BUILD=build-debug).
+ifeq ($(DEBUG),1)
+KCFLAGS += -DSLAB_DEBUG -DLOCK_DEBUG
+endif
 KASFLAGS := -f elf64 -g -F dwarf -I.
 KLDFLAGS := -n -nostdlib -T linker.ld -z max-page-size=0x1000 --no-warn-rwx-segments -z noexecstack
 

@@ -9,6 +9,7 @@
 #include "kernel/multiboot2.h"
 #include "kernel/cmdline.h"
 #include "kernel/ktest.h"
+#include "kernel/bench.h"
 #include "kernel/percpu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/cpu_info.h"
@@ -112,7 +113,13 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	if (pattern) {
 		int failed = ktest_run(pattern);
 
+		if (bench_pattern())
+			bench_run(bench_pattern());
 		machine_exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+	}
+	if (bench_pattern()) {
+		bench_run(bench_pattern());
+		machine_exit(EXIT_SUCCESS);
 	}
 
 	pr_info("No user space yet: init (%s) arrives with the user-space issue.\n",

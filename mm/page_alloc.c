@@ -19,6 +19,7 @@
 #include "arch/x86_64/layout.h"
 #ifndef PAGE_ALLOC_HOSTTEST
 #include "kernel/ktest.h"
+#include "kernel/bench.h"
 #endif
 
 /* One NUMA node's share of the allocator. */
@@ -984,8 +985,65 @@ void page_alloc_bench(void)
 {
 	page_alloc_bench_rounds(20000);
 }
+BENCH(page_alloc, page_alloc_bench);
 
 /* ---- In-kernel tests --------------------------------------------------------------------- */
+
+/*
+ * With RAM above 4 GiB (MEM=6G), the allocator must hand it out and it must be usable
+ * through the direct map: allocate 4 MiB blocks until one lies above 4 GiB, write and check
+ * it, and free everything. The blocks are chained through their own first words.
+ */
+KTEST(page_alloc_high_memory)
+{
+	uint64_t high_ram = 0, free_before = page_alloc_free_pages();
+	void *chain = NULL;
+	struct page *high = NULL;
+
+	for (int i = 0; i < boot_memmap.count; i++) {
+		const struct memmap_region *r = &boot_memmap.regions[i];
+
+		if (r->type == MEMMAP_USABLE && r->base + r->length > (4UL << 30))
+			high_ram += r->base + r->length - MAX(r->base, 4UL << 30);
+	}
+	if (!high_ram) {
+		pr_info("# no RAM above 4 GiB on this machine (try MEM=6G)\n");
+		return;
+	}
+	while (!high) {
+		struct page *p = alloc_pages(MAX_ORDER - 1, GFP_KERNEL);
+
+		if (!p)
+			break;
+		if (page_to_phys(p) >= (4UL << 30)) {
+			high = p;
+			break;
+		}
+		*(void **)page_address(p) = chain;
+		chain = page_address(p);
+	}
+	KEXPECT(high != NULL);
+	if (high) {
+		uint64_t *w = page_address(high);
+		size_t n = (PAGE_SIZE << (MAX_ORDER - 1)) / sizeof(*w);
+		bool ok = true;
+
+		for (size_t i = 0; i < n; i += 512)
+			w[i] = page_to_phys(high) + i;
+		for (size_t i = 0; i < n; i += 512)
+			ok &= w[i] == page_to_phys(high) + i;
+		KEXPECT(ok);
+		free_pages(high, MAX_ORDER - 1);
+	}
+	while (chain) {
+		void *next = *(void **)chain;
+
+		free_pages(virt_to_page(chain), MAX_ORDER - 1);
+		chain = next;
+	}
+	drain_local_pages();
+	KEXPECT_EQ(page_alloc_free_pages(), free_before);
+}
 
 static struct page_alloc_stats ktest_before, ktest_after;
 

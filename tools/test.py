@@ -144,8 +144,11 @@ def boot_list(env):
                        for k, v in (("FIRMWARE", fw), ("BOOT", medium), ("SMP", smp))):
                     matrix.append(Boot("%s-%s-smp%s" % (fw, medium, smp), FIRMWARE=fw,
                                        BOOT=medium, SMP=smp, CMDLINE="test=all"))
+    # The memory milestone's sizes, under both firmwares: 64M is tight, 6G puts RAM above 4 GiB.
     special.append(Boot("uefi-cdrom-smp1-mem6G", FIRMWARE="uefi", MEM="6G", CMDLINE="test=all"))
+    special.append(Boot("bios-cdrom-smp1-mem6G", FIRMWARE="bios", MEM="6G", CMDLINE="test=all"))
     special.append(Boot("bios-cdrom-smp1-mem64M", MEM="64M", CMDLINE="test=all"))
+    special.append(Boot("uefi-cdrom-smp1-mem64M", FIRMWARE="uefi", MEM="64M", CMDLINE="test=all"))
     special.append(Boot("panic-selftest", "expect-fail",
                         ["Kernel panic", "Page fault", "CR2", "Backtrace:",
                          "ktest_fn_panic_selftest"], CMDLINE="test=panic_selftest"))

@@ -38,10 +38,13 @@ KERNEL_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(KERNEL_C)) \
 
 # Freestanding x86-64 kernel code: no red zone (interrupts push onto the stack below RSP),
 # kernel code model (image in the top 2 GiB), no SSE/x87 (their registers are user state),
-# frame pointers everywhere (the backtrace walks them), warnings are errors.
+# frame pointers everywhere (the backtrace walks them), warnings are errors. Stack frames
+# stay small and large ones probe every page, so an overflow always hits the guard page
+# instead of jumping over it.
 KCFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone -mcmodel=kernel \
            -mgeneral-regs-only -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
            -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -fno-shrink-wrap -fno-stack-protector \
+           -fstack-clash-protection -Wframe-larger-than=2048 \
            -fno-strict-aliasing -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
            -fno-common -Wall -Wextra -Werror -Wno-unused-parameter -I. -I$(GEN) -MMD -MP
 # `make DEBUG=1`: slab poisoning, red zones and double-free checks, and lock owner tracking

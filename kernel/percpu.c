@@ -1,7 +1,8 @@
 /*
  * The per-CPU areas and the GS base that finds them. percpu_areas[n] belongs to CPU n; each
- * CPU initialises its own with percpu_init_cpu() before it uses this_cpu(), and the boot CPU
- * does so first thing in kmain(), so even early code and the trap handlers can rely on GS.
+ * CPU initialises its own with percpu_init_cpu() before it uses this_cpu(); the boot CPU does
+ * so right after traps_init() in kmain() (the GDT load clears the GS base), so nearly all
+ * code, the trap handlers included, can rely on GS.
  */
 #include "kernel/percpu.h"
 #include "kernel/ktest.h"

@@ -1,6 +1,7 @@
 /*
  * Per-CPU data. Each CPU has one struct percpu; its GS base points at it (MSR_GS_BASE, set by
- * percpu_init_cpu() on the boot CPU early in kmain() and on each AP as it starts), so
+ * percpu_init_cpu() on the boot CPU right after traps_init() in kmain() - loading the GDT
+ * reloads GS and clears its base - and on each AP as it starts), so
  * this_cpu() is a single GS-relative load and needs no lock: only the owning CPU writes its
  * fields unless a field says otherwise. User mode (a later issue) will run with the user's GS
  * base, and the entry paths swap it back with swapgs: MSR_KERNEL_GS_BASE holds ours then.

@@ -38,11 +38,19 @@ def text_symbols(lines):
             continue  # the 32-bit boot code runs from its physical address
         syms.append((a, int(size, 16), name))
     syms.sort()
-    # A symbol without a size (assembly labels) extends to the next symbol.
+    # A symbol without a size (assembly labels) extends to the next symbol, the last one to
+    # the end of the text section; linker-script markers (_text_end and friends) are not
+    # functions and are dropped.
+    markers = {n: a for a, _, n in syms if n.startswith("_") and n.endswith(("_start", "_end"))}
+    text_end = markers.get("_text_end")
+    syms = [x for x in syms if x[2] not in markers]
     fixed = []
     for i, (a, s, n) in enumerate(syms):
-        if s == 0 and i + 1 < len(syms):
-            s = syms[i + 1][0] - a
+        if s == 0:
+            if i + 1 < len(syms):
+                s = syms[i + 1][0] - a
+            elif text_end is not None and text_end > a:
+                s = text_end - a
         fixed.append((a, s, n))
     return fixed
 

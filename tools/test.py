@@ -153,7 +153,7 @@ def boot_list(env):
                         ["Kernel panic", "Page fault", "CR2", "Backtrace:",
                          "ktest_fn_panic_selftest"], CMDLINE="test=panic_selftest"))
     special.append(Boot("stack-overflow-selftest", "expect-fail",
-                        ["kernel stack overflow", "Backtrace:"],
+                        ["kernel stack overflow", "the boot stack's guard page", "Backtrace:"],
                         CMDLINE="test=stack_overflow_selftest"))
     special.append(Boot("kstack-overflow-selftest", "expect-fail",
                         ["kernel stack overflow", "a kernel thread stack's guard page",

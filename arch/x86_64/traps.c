@@ -194,7 +194,9 @@ static void __noreturn double_fault(struct trap_frame *f, uint64_t cr2)
 			   "Double fault (#DF): kernel stack overflow\n"
 			   "  RSP %016llx, CR2 %016llx (%s stack's guard page)",
 			   (unsigned long long)f->rsp, (unsigned long long)cr2,
-			   f->rsp >= KSTACK_AREA_BASE ? "a kernel thread" : "the boot");
+			   f->rsp >= KSTACK_AREA_BASE && f->rsp < KSTACK_AREA_BASE + KSTACK_AREA_SIZE
+				   ? "a kernel thread"
+				   : "the boot");
 	panic_trap(f, "Double fault (#DF): an exception while delivering an exception\n"
 		      "  RSP %016llx, CR2 %016llx",
 		   (unsigned long long)f->rsp, (unsigned long long)cr2);

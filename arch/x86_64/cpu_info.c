@@ -66,3 +66,19 @@ void cpu_identify(void)
 		strlcpy(c->model, "unknown model", sizeof(c->model));
 	}
 }
+
+uint32_t boot_cpu_apic_id(void)
+{
+	uint32_t max, a, b, c, d;
+
+	/* Asks CPUID itself rather than boot_cpu, so it works before cpu_identify() too. */
+	cpuid(0, 0, &max, &b, &c, &d);
+	if (max >= 0xb) {
+		cpuid(0xb, 0, &a, &b, &c, &d);
+		/* EBX 0 at subleaf 0: the leaf is not implemented despite max_leaf. */
+		if (b != 0)
+			return d; /* the full 32-bit x2APIC ID */
+	}
+	cpuid(1, 0, &a, &b, &c, &d);
+	return b >> 24; /* the initial 8-bit APIC ID */
+}

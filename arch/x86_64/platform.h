@@ -26,6 +26,7 @@ struct platform_ioapic {
 	uint8_t id;
 	uint64_t phys;     /* MMIO base */
 	uint32_t gsi_base; /* first global system interrupt it serves */
+	uint16_t nr_redir; /* redirection entries (its version register); 0: not read yet */
 };
 
 /* ISA IRQ -> GSI with polarity/trigger (MPS INTI flags: bits 0-1 polarity, 2-3 trigger). */
@@ -63,6 +64,10 @@ struct platform_info {
 	int nranges;
 	struct platform_numa_range ranges[MAX_NUMA_MEMORY_RANGES];
 	uint8_t distance[MAX_NUMNODES][MAX_NUMNODES]; /* SLIT; 10 local, 20 remote by default */
+	uint32_t node_pxm[MAX_NUMNODES]; /* ACPI proximity domain behind each dense node id */
+	bool has_srat;      /* the NUMA layout came from a usable SRAT */
+	bool has_slit;      /* the distances came from a usable SLIT */
+	int ncpus_ignored;  /* MADT CPUs not used: disabled, hot-pluggable, over MAX_CPUS, bad */
 };
 
 extern struct platform_info platform;

@@ -18,6 +18,7 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/power.h"
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/platform.h"
 #include "arch/x86_64/console_init.h"
 #include "mm/memmap.h"
 #include "mm/bootmem.h"
@@ -101,12 +102,18 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	 */
 	bootmem_init(BOOT_DIRECT_MAP_SIZE);
 	kernel_map_init();
+	/*
+	 * ACPI after the final page tables (tables in firmware-reserved ranges are mapped on
+	 * demand, which needs them) and before the page allocator (SRAT's NUMA memory ranges
+	 * decide each struct page's node).
+	 */
+	acpi_init(mb2);
+	platform_init(boot_cpu_apic_id());
 	page_alloc_init();
 	page_alloc_extend_limit(UINT64_MAX);
 	slab_init();
 	page_alloc_print_stats();
 	list_modules(mb2);
-	acpi_init(mb2);
 	pr_info("Command line: \"%s\"\n", cmdline_get());
 
 	pattern = cmdline_test_pattern();

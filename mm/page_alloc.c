@@ -1206,6 +1206,60 @@ KTEST(page_alloc_nodes)
 	KEXPECT(alloc_pages_node(-5, 0, GFP_KERNEL) == NULL);
 }
 
+/*
+ * With two or more nodes (make test boots one): every node hands out its own memory with
+ * __GFP_THISNODE, and once node 0 is exhausted an ordinary allocation on node 0 falls back to
+ * the nearest other node instead of failing. Blocks are chained through their first words.
+ */
+KTEST(page_alloc_across_nodes)
+{
+	int order[MAX_NUMNODES], n, online = 0;
+	void *chain = NULL;
+	struct page *p;
+
+	for (int nid = 0; nid < MAX_NUMNODES; nid++) {
+		if (!numa_node_online(nid))
+			continue;
+		online++;
+		p = alloc_pages_node(nid, 0, GFP_KERNEL | __GFP_THISNODE);
+		KEXPECT(p != NULL && p->node == nid);
+		if (p)
+			free_pages(p, 0);
+	}
+	if (online < 2) {
+		pr_info("# one NUMA node: cross-node fallback not exercised (make test boots two)\n");
+		return;
+	}
+	drain_local_pages();
+	page_alloc_get_stats(&ktest_before);
+	for (int o = MAX_ORDER - 1; o >= 0; o--)
+		while ((p = alloc_pages_node(0, o, GFP_KERNEL | __GFP_THISNODE))) {
+			p->private_ = chain; /* remember the order through the chain */
+			p->order = (uint8_t)o;
+			chain = p;
+		}
+	KEXPECT(alloc_pages_node(0, 0, GFP_KERNEL | __GFP_THISNODE) == NULL);
+	n = numa_fallback_order(0, order);
+	p = alloc_pages_node(0, 0, GFP_KERNEL);
+	KEXPECT(p != NULL);
+	KEXPECT(n >= 2);
+	if (p && n >= 2) {
+		KEXPECT(p->node != 0);
+		KEXPECT_EQ(p->node, order[1]); /* the nearest node with memory */
+		free_pages(p, 0);
+	}
+	while (chain) {
+		struct page *next_page = chain;
+
+		chain = next_page->private_;
+		next_page->private_ = NULL;
+		free_pages(next_page, next_page->order);
+	}
+	drain_local_pages();
+	page_alloc_get_stats(&ktest_after);
+	expect_same_counts(ctx);
+}
+
 KTEST(page_alloc_double_free)
 {
 	unsigned long before = page_alloc_bad_frees;

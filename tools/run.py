@@ -222,8 +222,8 @@ def build_iso(build, cmdline, kernel=None, initrd=None, quiet=False):
             print("augur: building image for command line %r" % cmdline, flush=True)
         # mkiso writes OUT.tmp then renames; a name of our own keeps two runners apart.
         tmp = "%s.%d-%d" % (iso, os.getpid(), threading.get_ident())
-        # Up to three tries: tools/mkiso keeps grub-mkrescue's log inside the directory it
-        # packs, and xorriso fails now and then when it sees that file grow.
+        # Up to three tries: grub-mkrescue has failed now and then on a busy machine, and a
+        # second try is cheaper than a failed test run.
         for attempt in range(3):
             r = subprocess.run(["sh", os.path.join(ROOT, "tools/mkiso"), "-o", tmp, "-k",
                                 kernel, "-i", initrd, "-c", cmdline], capture_output=True,

@@ -108,11 +108,15 @@ static void find_s5(void)
 	power_off_missing = why;
 }
 
+/*
+ * An I/O port must fit in 16 bits; a memory-space register is device memory, outside the
+ * RAM direct map, so it is mapped (uncached) here, once, at boot.
+ */
 static bool gas_reachable(const struct acpi_gas *g)
 {
 	if (g->space_id == ACPI_SPACE_IO)
 		return g->address <= 0xffff - 1;
-	return g->address + 2 <= BOOT_DIRECT_MAP_SIZE;
+	return kernel_map_phys(g->address, 2, KMAP_UC) != NULL;
 }
 
 static void power_off_setup(void)

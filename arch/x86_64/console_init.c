@@ -58,8 +58,8 @@ static const char *setup_rgb(const struct mb2_tag_framebuffer *t)
 	layout.blue_pos = t->blue_pos;
 	layout.blue_size = t->blue_size;
 	/*
-	 * Reached through the direct map, so with write-back caching: fine in QEMU. The memory
-	 * issue will map the framebuffer write-combining for real hardware.
+	 * Reached through the direct map: write-back through the boot tables until
+	 * kernel_map_init() (mm/kernel_map.c) maps it write-combining at the same address.
 	 */
 	err = fbcon_init(&boot_fb, phys_to_virt(t->addr), t->width, t->height, t->pitch, t->bpp,
 			 &layout);

@@ -31,7 +31,7 @@ void machine_exit(int status)
 	pr_info("augur: %s, powering off\n", status == EXIT_SUCCESS ? "success" : "FAILURE");
 	if (running_under_qemu())
 		outb(QEMU_DEBUG_EXIT_PORT, status == EXIT_SUCCESS ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
-	/* Still here: no debug-exit device (plain "make run"), or real hardware. */
+	/* Still here: no debug-exit device (QEMU started by hand), or real hardware. */
 	acpi_power_off();
 	pr_emerg("augur: power-off failed; halted. It is now safe to turn off the machine.\n");
 	halt_forever();

@@ -113,6 +113,7 @@ $(BUILD)/augur.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o linker.ld
 	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o
 	$(Q)$(NM) -n -S --defined-only $(BUILD)/augur.pass1.elf > $(BUILD)/pass1.syms
 	$(Q)$(NM) -n -S --defined-only $@ | $(PYTHON) tools/mksyms.py --check $(BUILD)/pass1.syms
+	$(Q)$(PYTHON) tools/check-mb2-header.py $@
 
 # The initrd: user/rootfs plus built user programs plus EXTRA=DIR, as a cpio newc archive.
 $(BUILD)/initrd.cpio: FORCE

@@ -19,6 +19,13 @@
 #include "arch/x86_64/power.h"
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/platform.h"
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/pic.h"
+#include "arch/x86_64/ioapic.h"
+#include "kernel/time.h"
+#include "kernel/sched.h"
+#include "kernel/rcu.h"
+#include "kernel/smp.h"
 #include "arch/x86_64/console_init.h"
 #include "mm/memmap.h"
 #include "mm/bootmem.h"
@@ -113,6 +120,23 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	page_alloc_extend_limit(UINT64_MAX);
 	slab_init();
 	page_alloc_print_stats();
+
+	/*
+	 * Interrupts and time. The 8259s are masked before the local APIC is enabled: an
+	 * interrupt already latched by the PIC would otherwise arrive through LINT0 in
+	 * virtual-wire mode as soon as interrupts are on.
+	 */
+	pic_disable();
+	apic_init_bsp();
+	ioapic_init();
+	time_init();
+	timer_init_cpu();
+
+	/* From here kmain runs as the boot CPU's first thread; then RCU and the other CPUs. */
+	sched_init();
+	rcu_init();
+	smp_boot_aps();
+	local_irq_enable();
 	list_modules(mb2);
 	pr_info("Command line: \"%s\"\n", cmdline_get());
 

@@ -10,6 +10,9 @@ void __noreturn panic(const char *fmt, ...) __printf(1, 2);
 /* Panic from an exception handler: the report shows the faulting context's registers. */
 void __noreturn panic_trap(const struct trap_frame *f, const char *fmt, ...) __printf(2, 3);
 
+/* True while another CPU prints a panic report: the NMI handler then parks this CPU. */
+bool panic_in_progress_elsewhere(void);
+
 #define BUG_ON(cond)                                                              \
 	do {                                                                      \
 		if (unlikely(cond))                                               \

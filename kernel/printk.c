@@ -95,6 +95,13 @@ void console_register(struct console *con)
 
 void printk_enter_panic_mode(bool robust_only)
 {
+	/*
+	 * If someone holds the lock, a console may be half-way through a write (a framebuffer
+	 * scroll, say) on a CPU that is now stopped: writing through it again could fault. The
+	 * serial port has no such state, so the report goes there alone.
+	 */
+	if (spin_is_locked(&printk_lock))
+		robust_only = true;
 	WRITE_ONCE(panic_mode, true);
 	if (robust_only)
 		WRITE_ONCE(robust_consoles_only, true);

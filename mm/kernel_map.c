@@ -22,6 +22,8 @@
 #include "kernel/spinlock.h"
 #include "kernel/string.h"
 #include "kernel/ktest.h"
+#include "kernel/percpu.h"
+#include "kernel/smp.h"
 
 #define MSR_PAT 0x277
 /* PAT entry 1 (selected by PWT alone) becomes write-combining; the rest keep reset values. */
@@ -329,6 +331,7 @@ static uint64_t *kstack_pte(uint64_t va)
 	return pt ? &pt[pte_index(va)] : NULL;
 }
 
+/* Undoes a partly built stack in kstack_alloc(): never used, so no other CPU can cache it. */
 static void kstack_unmap(uint64_t bottom, int pages)
 {
 	for (int i = 0; i < pages; i++) {
@@ -338,7 +341,6 @@ static void kstack_unmap(uint64_t bottom, int pages)
 		if (pte && (*pte & _PAGE_PRESENT)) {
 			free_pages(pfn_to_page((*pte & PTE_ADDR_MASK) >> PAGE_SHIFT), 0);
 			*pte = 0;
-			/* Single CPU for now; the SMP issue turns this into a TLB shootdown. */
 			invlpg((void *)va);
 		}
 	}
@@ -377,17 +379,51 @@ uint64_t kstack_alloc(void)
 	return bottom + KSTACK_SIZE;
 }
 
+static void kstack_flush_local(void *arg)
+{
+	uint64_t bottom = *(const uint64_t *)arg;
+
+	for (int i = 0; i < KSTACK_PAGES; i++)
+		invlpg((void *)(bottom + i * PAGE_SIZE));
+}
+
+/*
+ * Unmap, shoot down, then free: the stack's mappings are global, so every CPU the owner ran
+ * on may still cache them, and a CPU holding a stale entry after the pages were reused would
+ * write into someone else's memory. The slot becomes free only after the flush, too, so it
+ * cannot be remapped while an old translation survives anywhere. With other CPUs online the
+ * caller must have interrupts enabled (on_each_cpu waits for them).
+ */
 void kstack_free(uint64_t top)
 {
 	uint64_t bottom = top - KSTACK_SIZE;
 	uint64_t slot = (bottom - PAGE_SIZE - KSTACK_AREA_BASE) / KSTACK_SLOT_SIZE;
+	uint64_t phys[KSTACK_PAGES];
 	uint64_t flags;
 
 	BUG_ON(top < KSTACK_AREA_BASE || slot >= KSTACK_SLOTS ||
 	       bottom != KSTACK_AREA_BASE + slot * KSTACK_SLOT_SIZE + PAGE_SIZE);
 	flags = spin_lock_irqsave(&kstack_lock);
 	BUG_ON(!(kstack_used[slot / 8] & (1 << (slot % 8))));
-	kstack_unmap(bottom, KSTACK_PAGES);
+	for (int i = 0; i < KSTACK_PAGES; i++) {
+		uint64_t *pte = kstack_pte(bottom + i * PAGE_SIZE);
+
+		BUG_ON(!pte || !(*pte & _PAGE_PRESENT));
+		phys[i] = *pte & PTE_ADDR_MASK;
+		*pte = 0;
+	}
+	spin_unlock_irqrestore(&kstack_lock, flags);
+
+	if (READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id())) {
+		BUG_ON(!(read_rflags() & RFLAGS_IF));
+		on_each_cpu(kstack_flush_local, &bottom, true);
+	} else {
+		kstack_flush_local(&bottom);
+	}
+	for (int i = 0; i < KSTACK_PAGES; i++)
+		free_pages(pfn_to_page(phys[i] >> PAGE_SHIFT), 0);
+
+	flags = spin_lock_irqsave(&kstack_lock);
 	kstack_used[slot / 8] &= ~(1 << (slot % 8));
 	spin_unlock_irqrestore(&kstack_lock, flags);
 }

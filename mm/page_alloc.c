@@ -15,6 +15,7 @@
 #include "kernel/string.h"
 #include "kernel/format.h"
 #include "kernel/percpu.h"
+#include "kernel/smp.h"
 #include "kernel/spinlock.h"
 #include "arch/x86_64/layout.h"
 #ifndef PAGE_ALLOC_HOSTTEST
@@ -339,6 +340,31 @@ void drain_local_pages(void)
 	}
 }
 
+static void drain_local_pages_ipi(void *unused)
+{
+	drain_local_pages();
+}
+
+/*
+ * Gives every CPU's per-CPU lists back to the buddy lists. Reaching the other CPUs takes a
+ * cross-CPU call that waits for them, which is only safe with interrupts on (two CPUs
+ * waiting for each other with interrupts off would never answer); with them off, only this
+ * CPU's lists are drained and false is returned.
+ */
+bool drain_all_pages(void)
+{
+	if (!(READ_ONCE(cpu_online_mask) & ~(1UL << smp_processor_id()))) {
+		drain_local_pages();
+		return true;
+	}
+	if (!(read_rflags() & RFLAGS_IF)) {
+		drain_local_pages();
+		return false;
+	}
+	on_each_cpu(drain_local_pages_ipi, NULL, true);
+	return true;
+}
+
 /* ---- Allocation and free ---------------------------------------------------------------- */
 
 static struct page *alloc_from_node(int nid, unsigned int order, unsigned int purpose, gfp_t gfp)
@@ -408,6 +434,24 @@ static void prep_new_block(struct page *p, unsigned int order, unsigned int purp
 		zero_block(page_address(p), PAGE_SIZE << order);
 }
 
+/* nid itself with __GFP_THISNODE, else its fallback list, nearest node first. */
+static struct page *alloc_from_nodes(int nid, unsigned int order, unsigned int purpose,
+				     gfp_t gfp)
+{
+	struct page *p = NULL;
+
+	if (gfp & __GFP_THISNODE) {
+		if (mem_nodes[nid].online)
+			p = alloc_from_node(nid, order, purpose, gfp);
+	} else {
+		struct mem_node *n = &mem_nodes[nid];
+
+		for (int i = 0; i < n->nr_fallback && !p; i++)
+			p = alloc_from_node(n->fallback[i], order, purpose, gfp);
+	}
+	return p;
+}
+
 struct page *alloc_pages_node(int nid, unsigned int order, gfp_t gfp)
 {
 	unsigned int purpose = gfp & GFP_PURPOSE_MASK;
@@ -427,15 +471,13 @@ struct page *alloc_pages_node(int nid, unsigned int order, gfp_t gfp)
 		pr_err("page_alloc: allocation from node %d, which cannot exist\n", nid);
 		return NULL;
 	}
-	if (gfp & __GFP_THISNODE) {
-		if (mem_nodes[nid].online)
-			p = alloc_from_node(nid, order, purpose, gfp);
-	} else {
-		struct mem_node *n = &mem_nodes[nid];
-
-		for (int i = 0; i < n->nr_fallback && !p; i++)
-			p = alloc_from_node(n->fallback[i], order, purpose, gfp);
-	}
+	p = alloc_from_nodes(nid, order, purpose, gfp);
+	/*
+	 * Out of memory as far as this CPU can see: free pages may still sit on other CPUs'
+	 * per-CPU lists. Pull them back and try once more before saying NULL.
+	 */
+	if (!p && drain_all_pages())
+		p = alloc_from_nodes(nid, order, purpose, gfp);
 	if (p)
 		prep_new_block(p, order, purpose, gfp);
 	return p;
@@ -1075,7 +1117,7 @@ static bool block_is_zero(const struct page *p, unsigned int order)
 
 KTEST(page_alloc_basic)
 {
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_before);
 	for (unsigned int order = 0; order < MAX_ORDER; order++) {
 		struct page *p = alloc_pages(order, GFP_KERNEL);
@@ -1114,7 +1156,7 @@ KTEST(page_alloc_basic)
 		free_page_addr(a);
 		free_page_addr(NULL);
 	}
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_after);
 	expect_same_counts(ctx);
 }
@@ -1142,7 +1184,7 @@ KTEST(page_alloc_exhaustion)
 	uint64_t got = 0;
 	int order;
 
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_before);
 	/* Large blocks first keep the loop short; the order-0 pass empties the rest. */
 	for (order = MAX_ORDER - 1; order >= 0; order--) {
@@ -1169,7 +1211,7 @@ KTEST(page_alloc_exhaustion)
 		chain = next;
 	}
 	/* Recovery: all of it is back, coalesced as before. */
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_after);
 	expect_same_counts(ctx);
 	chain = alloc_pages(MAX_ORDER - 1, GFP_KERNEL);
@@ -1230,7 +1272,7 @@ KTEST(page_alloc_across_nodes)
 		pr_info("# one NUMA node: cross-node fallback not exercised (make test boots two)\n");
 		return;
 	}
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_before);
 	for (int o = MAX_ORDER - 1; o >= 0; o--)
 		while ((p = alloc_pages_node(0, o, GFP_KERNEL | __GFP_THISNODE))) {
@@ -1255,7 +1297,7 @@ KTEST(page_alloc_across_nodes)
 		next_page->private_ = NULL;
 		free_pages(next_page, next_page->order);
 	}
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_after);
 	expect_same_counts(ctx);
 }
@@ -1265,7 +1307,7 @@ KTEST(page_alloc_double_free)
 	unsigned long before = page_alloc_bad_frees;
 	struct page *p, *q, *k;
 
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_before);
 	page_alloc_catch_bad = true;
 	p = alloc_pages(0, GFP_KERNEL);
@@ -1295,10 +1337,10 @@ KTEST(page_alloc_double_free)
 
 KTEST(page_alloc_bench_smoke)
 {
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_before);
 	page_alloc_bench_rounds(100);
-	drain_local_pages();
+	drain_all_pages();
 	page_alloc_get_stats(&ktest_after);
 	expect_same_counts(ctx);
 }

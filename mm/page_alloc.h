@@ -113,6 +113,8 @@ int numa_fallback_order(int nid, int *order);
  * need an IPI to drain; that arrives with SMP.
  */
 void drain_local_pages(void);
+/* Every CPU's lists (a cross-CPU call); only this CPU's, returning false, with IRQs off. */
+bool drain_all_pages(void);
 
 /* Prints the cost of allocation paths in TSC cycles (command line bench=page_alloc). */
 void page_alloc_bench(void);

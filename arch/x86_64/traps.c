@@ -6,6 +6,7 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/idt.h"
+#include "arch/x86_64/irq.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/layout.h"
 #include "mm/kernel_map.h"
@@ -15,6 +16,7 @@
 #include "kernel/printk.h"
 #include "kernel/ktest.h"
 #include "kernel/string.h"
+#include "kernel/smp.h"
 
 static const char *const exception_names[32] = {
 	[0] = "Divide error",
@@ -223,12 +225,14 @@ void trap_dispatch(struct trap_frame *f)
 	char detail[96];
 
 	if (v >= 32) {
-		/* Nothing routes device interrupts yet; the APIC issue adds handlers here. */
-		pr_warn("Unexpected interrupt, vector %llu, at RIP %016llx; ignored\n",
-			(unsigned long long)v, (unsigned long long)f->rip);
+		irq_dispatch(f); /* device interrupts and IPIs: arch/x86_64/irq.c */
 		return;
 	}
 	if (v == VEC_NMI) {
+		if (panic_in_progress_elsewhere())
+			halt_forever(); /* parked by the panicking CPU */
+		if (smp_nmi_handler(f))
+			return; /* a backtrace request from another CPU (kernel/smp.c) */
 		/*
 		 * Later issues use NMIs (watchdog, stop-all-CPUs for panic); for now say so and go
 		 * on. printk may spin on its lock if the NMI hit printk itself; acceptable until

@@ -55,6 +55,12 @@ static inline void local_irq_restore(uint64_t f)
 	irqs_on = f != 0;
 }
 
+#define RFLAGS_IF (1UL << 9)
+static inline uint64_t read_rflags(void)
+{
+	return irqs_on ? RFLAGS_IF : 0;
+}
+
 #define KERNEL_SPINLOCK_H
 typedef struct spinlock {
 	volatile uint16_t next;
@@ -110,6 +116,19 @@ static inline int smp_processor_id(void)
 static inline int cpu_to_node(int cpu)
 {
 	return fake_cpu_node[cpu];
+}
+
+/*
+ * The fake CPUs take turns on one host thread, so none can answer a cross-CPU call: to the
+ * allocator only this CPU is online, and drain_all_pages() drains just its own lists, which
+ * is what the model expects (pages on another CPU's list are out of reach).
+ */
+static uint64_t cpu_online_mask = 1;
+#define KERNEL_SMP_H
+static inline void on_each_cpu(void (*fn)(void *), void *arg, bool wait)
+{
+	(void)wait;
+	fn(arg);
 }
 
 /* ---- stand-ins for printk, panic, string, format ---- */

@@ -155,6 +155,11 @@ def boot_list(env):
     special.append(Boot("uefi-cdrom-smp7", FIRMWARE="uefi", SMP="7", CMDLINE="test=all"))
     special.append(Boot("bios-cdrom-smp16", SMP="16", CMDLINE="test=all",
                         expect=["SMP: 16 CPUs online"]))
+    # x2APIC: QEMU emulates it under TCG from 8.1 (tools/install-deps makes sure of that).
+    special.append(Boot("bios-cdrom-smp4-x2apic", SMP="4", CMDLINE="test=all",
+                        QEMU_ARGS="-cpu max,+x2apic", expect=["APIC: x2APIC mode"]))
+    special.append(Boot("uefi-cdrom-smp7-x2apic", FIRMWARE="uefi", SMP="7", CMDLINE="test=all",
+                        QEMU_ARGS="-cpu max,+x2apic", expect=["APIC: x2APIC mode"]))
     # Two NUMA nodes with a SLIT: the SRAT/SLIT parser, per-node buddy lists and fallback.
     special.append(Boot("bios-numa2-smp4", SMP="4", MEM="1G", CMDLINE="test=all", QEMU_ARGS=(
         "-object memory-backend-ram,size=512M,id=m0 -object memory-backend-ram,size=512M,id=m1 "

@@ -160,6 +160,44 @@ KTEST(lock_torture_rwsem_write)
 	lock_torture(ctx, LT_RWSEM, 400);
 }
 
+/*
+ * The lock-up detector, deliberately triggered: a thread on another CPU takes a spinlock and
+ * never lets go, with interrupts off so only an NMI can reach it; this CPU then spins on the
+ * lock. The detector must report this CPU's backtrace, fetch the holder's through an NMI and
+ * panic. Needs two CPUs (make test boots it with SMP=2).
+ */
+static spinlock_t lockup_lock = SPINLOCK_INIT;
+static int lockup_holder_ready;
+
+static int __noinline lockup_holder(void *unused)
+{
+	spin_lock(&lockup_lock);
+	local_irq_disable();
+	WRITE_ONCE(lockup_holder_ready, 1);
+	for (;;)
+		cpu_relax();
+	return 0;
+}
+
+KTEST_DESTRUCTIVE(lockup_selftest)
+{
+	int cpus[MAX_CPUS], n = online_cpus(cpus), other = -1;
+
+	for (int i = 0; i < n; i++)
+		if (cpus[i] != smp_processor_id())
+			other = cpus[i];
+	KEXPECT(other >= 0);
+	if (other < 0)
+		return;
+	KEXPECT(start_on(lockup_holder, NULL, other, "lockup_holder") != NULL);
+	while (!READ_ONCE(lockup_holder_ready))
+		yield();
+	pr_info("# CPU %d holds a lock forever: expect a lock-up report with both CPUs' stacks\n",
+		other);
+	spin_lock(&lockup_lock);
+	KEXPECT(!"the lock-up detector did not fire");
+}
+
 KTEST(lock_basic)
 {
 	static spinlock_t l = SPINLOCK_INIT;

@@ -175,6 +175,10 @@ def boot_list(env):
                         ["kernel stack overflow", "a kernel thread stack's guard page",
                          "Backtrace:", "call_on_stack", "ktest_fn_kstack_overflow_selftest"],
                         CMDLINE="test=kstack_overflow_selftest"))
+    special.append(Boot("lockup-selftest", "expect-fail",
+                        ["LOCKUP: CPU", "NMI backtrace of CPU", "lockup_holder",
+                         "ktest_fn_lockup_selftest", "spinlock lock-up"],
+                        SMP="2", CMDLINE="test=lockup_selftest"))
     special.append(Boot("cmdline-malformed", "malformed", ["bogus"],
                         CMDLINE="loglevel=99 bogus=1 test=ktest_glob"))
     for b in special:

@@ -6,6 +6,7 @@
  * runqueue.timer_lock guards the sleepers. Order: timer_lock -> pi_lock -> rq lock(s).
  */
 #include "kernel/sched.h"
+#include "kernel/rcu.h"
 #include "kernel/thread.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
@@ -57,19 +58,6 @@ struct runqueue {
 
 static struct runqueue runqueues[MAX_CPUS];
 uint64_t sched_cpu_mask; /* atomic; bit n set once CPU n schedules */
-
-/* Weak hooks for the RCU code (kernel/rcu.c); no-ops until it exists. */
-__attribute__((weak)) void rcu_note_context_switch(void)
-{
-}
-
-__attribute__((weak)) void rcu_idle_enter(void)
-{
-}
-
-__attribute__((weak)) void rcu_idle_exit(void)
-{
-}
 
 static inline struct runqueue *this_rq(void)
 {

@@ -8,23 +8,8 @@
 #include "kernel/printk.h"
 #include "kernel/panic.h"
 #include "kernel/backtrace.h"
-
-/*
- * Provided by other parts of the kernel once they exist; weak so this file links (and the
- * detector still works, with less information) in a tree that does not have them yet.
- * tsc_khz: kernel/time.c, 0 until calibrated. smp_send_nmi_backtrace: kernel/smp.c, makes the
- * CPU print its backtrace from an NMI (so it answers even with interrupts off).
- */
-extern uint64_t tsc_khz __attribute__((weak));
-void smp_send_nmi_backtrace(int cpu) __attribute__((weak));
-
-/*
- * Until kernel/sched.c provides the real preempt_schedule(), nothing sets need_resched and
- * this is never called; the weak stub only keeps the tree linking. Drop it once sched.c is in.
- */
-__attribute__((weak)) void preempt_schedule(void)
-{
-}
+#include "kernel/smp.h"
+#include "kernel/time.h"
 
 /* A spinner waiting this long declares a lock-up (generous: TCG guests run slowly). */
 #define LOCKUP_TIMEOUT_MS 5000
@@ -43,17 +28,15 @@ static inline uint64_t rdtsc_now(void)
 
 static uint64_t lockup_cycles(void)
 {
-	uint64_t khz = &tsc_khz ? READ_ONCE(tsc_khz) : 0;
+	uint64_t khz = READ_ONCE(tsc_khz); /* 0 until time_init() calibrates the TSC */
 
 	return khz ? khz * LOCKUP_TIMEOUT_MS : LOCKUP_FALLBACK_CYCLES;
 }
 
+/* An NMI gets through even to a CPU spinning with interrupts off. */
 static void ask_backtrace(int cpu)
 {
-	if (smp_send_nmi_backtrace)
-		smp_send_nmi_backtrace(cpu);
-	else
-		pr_emerg("  (no NMI backtrace support yet: cannot show CPU %d's stack)\n", cpu);
+	smp_send_nmi_backtrace(cpu);
 }
 
 static void __noinline __noreturn report_lockup(spinlock_t *l, uint16_t ticket, uint64_t waited)

@@ -29,14 +29,6 @@ struct tick_state {
 } __aligned(64);
 static struct tick_state tick_state[MAX_CPUS];
 
-__attribute__((weak)) void sched_tick(void)
-{
-}
-
-__attribute__((weak)) void rcu_tick(void)
-{
-}
-
 uint64_t ktime_ns(void)
 {
 	uint64_t delta;

@@ -28,7 +28,7 @@ void timer_init_cpu(void);
 /* Ticks CPU cpu has taken since its timer_init_cpu(). */
 uint64_t timer_ticks(int cpu);
 
-/* Called from every tick with interrupts off; weak no-ops until sched.c and rcu.c exist. */
+/* Called from every tick with interrupts off (kernel/sched.c and kernel/rcu.c). */
 void sched_tick(void);
 void rcu_tick(void);
 

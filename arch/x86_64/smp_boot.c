@@ -6,6 +6,7 @@
  * AP is between its SIPI and its online flag (the AP reads them in that window).
  */
 #include "kernel/smp.h"
+#include "kernel/sched.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/string.h"
@@ -295,16 +296,6 @@ void smp_boot_aps(void)
 		len += snprintf(ids + len, sizeof(ids) - len, " %u", per_cpu(c)->apic_id);
 	pr_info("SMP: %d CPU%s online: APIC ID%s%s\n", nr_cpus, nr_cpus == 1 ? "" : "s",
 		nr_cpus == 1 ? "" : "s", ids);
-}
-
-/*
- * The scheduler's idle loop once kernel/sched.c provides it; until then (and in a tree built
- * without it) an AP simply halts between interrupts, which still serves cross-CPU calls.
- */
-__attribute__((weak)) void __noreturn sched_ap_idle(void)
-{
-	for (;;)
-		__asm__ __volatile__("sti; hlt; cli" ::: "memory");
 }
 
 /*

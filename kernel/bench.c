@@ -7,7 +7,6 @@
 #include "kernel/cmdline.h"
 #include "kernel/ktest.h"
 #include "kernel/printk.h"
-#include "kernel/string.h"
 
 extern const struct bench _benches_start[], _benches_end[];
 
@@ -27,34 +26,12 @@ const char *bench_pattern(void)
 	return pattern;
 }
 
-static bool bench_selected(const char *pat, const char *name)
-{
-	char alt[64];
-
-	while (*pat) {
-		size_t n = 0;
-
-		while (pat[n] && pat[n] != ',')
-			n++;
-		if (n < sizeof(alt)) {
-			memcpy(alt, pat, n);
-			alt[n] = '\0';
-			if (strcmp(alt, "all") == 0 || ktest_glob_match(alt, name))
-				return true;
-		}
-		pat += n;
-		if (*pat == ',')
-			pat++;
-	}
-	return false;
-}
-
 int bench_run(const char *pat)
 {
 	int ran = 0;
 
 	for (const struct bench *b = _benches_start; b < _benches_end; b++) {
-		if (!bench_selected(pat, b->name))
+		if (!pattern_list_match(pat, b->name, false))
 			continue;
 		printk(LOG_ALWAYS, "=== benchmark %s ===\n", b->name);
 		b->fn();

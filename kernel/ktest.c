@@ -33,11 +33,10 @@ bool ktest_glob_match(const char *p, const char *s)
 	return *p == '\0';
 }
 
-/* One comma-separated alternative of the pattern selects the test. */
-static bool ktest_selected(const char *pattern, const struct ktest *t)
+bool pattern_list_match(const char *list, const char *name, bool exact)
 {
 	char alt[64];
-	const char *p = pattern;
+	const char *p = list;
 
 	while (*p) {
 		size_t n = 0;
@@ -47,8 +46,8 @@ static bool ktest_selected(const char *pattern, const struct ktest *t)
 		if (n < sizeof(alt)) {
 			memcpy(alt, p, n);
 			alt[n] = '\0';
-			if (t->destructive ? strcmp(alt, t->name) == 0
-					   : (strcmp(alt, "all") == 0 || ktest_glob_match(alt, t->name)))
+			if (exact ? strcmp(alt, name) == 0
+				  : (strcmp(alt, "all") == 0 || ktest_glob_match(alt, name)))
 				return true;
 		}
 		p += n;
@@ -56,6 +55,12 @@ static bool ktest_selected(const char *pattern, const struct ktest *t)
 			p++;
 	}
 	return false;
+}
+
+/* Destructive tests end the machine, so only their exact name selects them. */
+static bool ktest_selected(const char *pattern, const struct ktest *t)
+{
+	return pattern_list_match(pattern, t->name, t->destructive);
 }
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)
@@ -111,4 +116,9 @@ KTEST(ktest_glob)
 	KEXPECT(ktest_glob_match("a?c", "abc"));
 	KEXPECT(ktest_glob_match("*_b*c", "x_byc"));
 	KEXPECT(!ktest_glob_match("abc", "abcd"));
+	KEXPECT(pattern_list_match("x,printk_*", "printk_format", false));
+	KEXPECT(pattern_list_match("all", "anything", false));
+	KEXPECT(!pattern_list_match("all", "panic_selftest", true));
+	KEXPECT(!pattern_list_match("panic_*", "panic_selftest", true));
+	KEXPECT(pattern_list_match("a,panic_selftest", "panic_selftest", true));
 }

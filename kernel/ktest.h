@@ -62,6 +62,11 @@ void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *f
 
 /* Runs the tests the pattern selects; returns the number that failed (or -1 if none matched). */
 int ktest_run(const char *pattern);
+/*
+ * True if one comma-separated alternative of list selects name: "all", or a glob (exact:
+ * only the exact name). Shared by "test=" and "bench=".
+ */
+bool pattern_list_match(const char *list, const char *name, bool exact);
 /* Glob match with '*' (any run) and '?' (any one character); pure, host-tested. */
 bool ktest_glob_match(const char *pattern, const char *name);
 

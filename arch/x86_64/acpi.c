@@ -41,9 +41,9 @@ static const void *env_map(uint64_t phys, size_t len, void *ctx)
 	return acpi_map_phys(phys, len);
 }
 
-static void env_warn(void *ctx, const char *fmt, ...)
+void acpi_env_warn(void *ctx, const char *fmt, ...)
 {
-	char buf[160];
+	char buf[200];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -52,7 +52,7 @@ static void env_warn(void *ctx, const char *fmt, ...)
 	pr_warn("%s\n", buf);
 }
 
-static const struct acpi_env boot_env = {env_map, env_warn, NULL};
+static const struct acpi_env boot_env = {env_map, acpi_env_warn, NULL};
 
 const void *acpi_find_table(const char sig[4], int n)
 {

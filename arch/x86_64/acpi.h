@@ -19,6 +19,8 @@ void acpi_init(const void *mb2_info);
  * result starts with a struct acpi_sdt_header whose length has been checked to be mapped.
  */
 const void *acpi_find_table(const char sig[4], int n);
+/* The parsers' warn callback in the kernel (struct acpi_env): one pr_warn line per message. */
+void acpi_env_warn(void *ctx, const char *fmt, ...) __printf(2, 3);
 /* Enters sleep state S5 through the FADT's PM1 control registers; returns only on failure. */
 void acpi_power_off(void);
 /*

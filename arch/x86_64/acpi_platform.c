@@ -17,19 +17,8 @@
 
 struct platform_info platform;
 
-static void env_warn(void *ctx, const char *fmt, ...)
-{
-	char buf[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	pr_warn("%s\n", buf);
-}
-
 /* The parser never maps anything: acpi_find_table() results are already mapped. */
-static const struct acpi_env platform_env = {NULL, env_warn, NULL};
+static const struct acpi_env platform_env = {NULL, acpi_env_warn, NULL};
 
 #define IOAPIC_REGSEL 0x00
 #define IOAPIC_WIN    0x10

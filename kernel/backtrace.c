@@ -14,7 +14,7 @@
 #include "arch/x86_64/layout.h"
 #include "mm/kernel_map.h"
 
-#define BACKTRACE_MAX_DEPTH 32 /* lines printed */
+#define BACKTRACE_MAX_DEPTH 32	 /* lines printed */
 #define BACKTRACE_MAX_STEPS 4096 /* frames walked: a 16 KiB stack holds at most 1024 */
 
 static bool is_kernel_text(uint64_t addr)
@@ -115,7 +115,7 @@ static bool frame_region(uint64_t addr, uint64_t *lo, uint64_t *hi)
 /* Where a frame-pointer walk stands: the next frame to read and the one read before it. */
 struct frame_walk {
 	uint64_t rbp;
-	uint64_t prev; /* 0 before the first frame */
+	uint64_t prev;	  /* 0 before the first frame */
 	uint64_t prev_lo; /* start of the region prev lies in */
 };
 
@@ -146,7 +146,7 @@ static uint64_t frame_next(struct frame_walk *w)
 /* Stores up to max return addresses of the frame chain from rbp in out; returns how many. */
 int backtrace_collect(uint64_t rbp, uint64_t *out, int max)
 {
-	struct frame_walk w = { .rbp = rbp };
+	struct frame_walk w = {.rbp = rbp};
 	int n = 0;
 
 	while (n < max && (out[n] = frame_next(&w)) != 0)
@@ -179,7 +179,7 @@ static void print_frame(uint64_t addr, bool return_address, unsigned long repeat
  */
 void print_backtrace(uint64_t rip, uint64_t rbp)
 {
-	struct frame_walk w = { .rbp = rbp };
+	struct frame_walk w = {.rbp = rbp};
 	uint64_t ret, last = 0;
 	unsigned long repeats = 0;
 	int lines = 0, steps = 0;
@@ -248,8 +248,7 @@ static int __attribute__((noinline, noclone)) bt_chain_1(uint64_t *out, int max)
 
 KTEST(backtrace_walk)
 {
-	static const char *const expect[] = { "bt_chain_2", "bt_chain_1",
-					      "ktest_fn_backtrace_walk" };
+	static const char *const expect[] = {"bt_chain_2", "bt_chain_1", "ktest_fn_backtrace_walk"};
 	uint64_t out[8];
 	int n = bt_chain_1(out, ARRAY_SIZE(out));
 	bool found_kmain = false;
@@ -278,7 +277,7 @@ KTEST(backtrace_robust)
 	KEXPECT_EQ(backtrace_collect(0, out, 4), 0);
 	KEXPECT_EQ(backtrace_collect(read_rbp() + 4, out, 4), 0);
 	KEXPECT_EQ(backtrace_collect(0x0000800000000000UL, out, 4), 0); /* non-canonical */
-	KEXPECT_EQ(backtrace_collect(0x1000, out, 4), 0); /* user space */
+	KEXPECT_EQ(backtrace_collect(0x1000, out, 4), 0);		/* user space */
 	KEXPECT_EQ(backtrace_collect((uint64_t)boot_stack_guard, out, 4), 0);
 	KEXPECT_EQ(backtrace_collect(0xffff900000000000UL, out, 4), 0); /* unmapped */
 	/* A frame pointing at itself must not loop until max. */

@@ -14,9 +14,9 @@ struct bench {
 	void (*fn)(void);
 };
 
-#define BENCH(bname, bfn)                                                          \
-	static const struct bench bench_desc_##bname __used __section(".benches")   \
-		__aligned(8) = { #bname, bfn }
+#define BENCH(bname, bfn)                                                         \
+	static const struct bench bench_desc_##bname __used __section(".benches") \
+		__aligned(8) = {#bname, bfn}
 
 /* The pattern from "bench=", or NULL. */
 const char *bench_pattern(void);

@@ -101,7 +101,7 @@ static void put_string(struct out *o, const char *s, int flags, int width, int p
 
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { .buf = buf, .size = size, .len = 0 };
+	struct out o = {.buf = buf, .size = size, .len = 0};
 
 	while (*fmt) {
 		const char *start = fmt;
@@ -197,7 +197,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			base = 8;
 			/* fall through */
 		case 'u':
-unsigned_number:
+		unsigned_number:
 			if (length == 0)
 				uv = va_arg(ap, unsigned int);
 			else if (length == -1)

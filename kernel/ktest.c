@@ -89,7 +89,7 @@ int ktest_run(const char *pattern)
 		return -1;
 	}
 	for (const struct ktest *t = _ktests_start; t < _ktests_end; t++) {
-		struct ktest_ctx ctx = { .name = t->name, .failures = 0 };
+		struct ktest_ctx ctx = {.name = t->name, .failures = 0};
 
 		if (!ktest_selected(pattern, t))
 			continue;

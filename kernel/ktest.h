@@ -25,39 +25,39 @@ struct ktest {
 	bool destructive;
 };
 
-#define __KTEST(tname, destr)                                                            \
-	static void ktest_fn_##tname(struct ktest_ctx *ctx);                              \
-	static const struct ktest ktest_desc_##tname __used __section(".ktests")          \
-		__aligned(8) = { #tname, __FILE__, ktest_fn_##tname, destr };              \
+#define __KTEST(tname, destr)                                                    \
+	static void ktest_fn_##tname(struct ktest_ctx *ctx);                     \
+	static const struct ktest ktest_desc_##tname __used __section(".ktests") \
+		__aligned(8) = {#tname, __FILE__, ktest_fn_##tname, destr};      \
 	static void ktest_fn_##tname(struct ktest_ctx *ctx __unused)
 
-#define KTEST(tname) __KTEST(tname, false)
+#define KTEST(tname)		 __KTEST(tname, false)
 #define KTEST_DESTRUCTIVE(tname) __KTEST(tname, true)
 
 void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *fmt, ...)
 	__printf(4, 5);
 
 /* Checks record a failure and carry on, so one run reports every broken expectation. */
-#define KEXPECT(cond)                                                                   \
-	do {                                                                            \
-		if (!(cond))                                                            \
-			ktest_fail(ctx, __FILE__, __LINE__, "expected %s", #cond);       \
+#define KEXPECT(cond)                                                              \
+	do {                                                                       \
+		if (!(cond))                                                       \
+			ktest_fail(ctx, __FILE__, __LINE__, "expected %s", #cond); \
 	} while (0)
 
-#define KEXPECT_EQ(a, b)                                                                   \
-	do {                                                                               \
-		long long __a = (long long)(a), __b = (long long)(b);                       \
-		if (__a != __b)                                                            \
-			ktest_fail(ctx, __FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, \
-				   __a, __b);                                               \
+#define KEXPECT_EQ(a, b)                                                                           \
+	do {                                                                                       \
+		long long __a = (long long)(a), __b = (long long)(b);                              \
+		if (__a != __b)                                                                    \
+			ktest_fail(ctx, __FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, __a, \
+				   __b);                                                           \
 	} while (0)
 
-#define KEXPECT_STREQ(a, b)                                                                  \
-	do {                                                                                 \
-		const char *__a = (a), *__b = (b);                                           \
-		if (!__a || !__b || strcmp(__a, __b) != 0)                                   \
+#define KEXPECT_STREQ(a, b)                                                                       \
+	do {                                                                                      \
+		const char *__a = (a), *__b = (b);                                                \
+		if (!__a || !__b || strcmp(__a, __b) != 0)                                        \
 			ktest_fail(ctx, __FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
-				   __a ? __a : "(null)", __b ? __b : "(null)");              \
+				   __a ? __a : "(null)", __b ? __b : "(null)");                   \
 	} while (0)
 
 /* Runs the tests the pattern selects; returns the number that failed (or -1 if none matched). */

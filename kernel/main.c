@@ -43,19 +43,19 @@ static void print_banner(void)
 	uint64_t usable = memmap_total(&boot_memmap, MEMMAP_USABLE);
 
 	pr_info("Augur %s (x86-64)\n", augur_version);
-	pr_info("CPU: %s (%s family %u model %u stepping %u)%s\n", boot_cpu.model,
-		boot_cpu.vendor, boot_cpu.family, boot_cpu.model_id, boot_cpu.stepping,
+	pr_info("CPU: %s (%s family %u model %u stepping %u)%s\n", boot_cpu.model, boot_cpu.vendor,
+		boot_cpu.family, boot_cpu.model_id, boot_cpu.stepping,
 		boot_cpu.has_hypervisor ? " [hypervisor]" : "");
 	pr_info("CPU features:%s%s%s%s%s%s%s%s\n", boot_cpu.has_nx ? " nx" : "",
 		boot_cpu.has_pdpe1gb ? " pdpe1gb" : "", boot_cpu.has_smep ? " smep" : "",
 		boot_cpu.has_smap ? " smap" : "", boot_cpu.has_pcid ? " pcid" : "",
 		boot_cpu.has_invpcid ? " invpcid" : "", boot_cpu.has_x2apic ? " x2apic" : "",
 		boot_cpu.has_xsave ? " xsave" : "");
-	pr_info("Memory: %llu MiB usable of %llu MiB RAM\n",
-		(unsigned long long)(usable >> 20),
+	pr_info("Memory: %llu MiB usable of %llu MiB RAM\n", (unsigned long long)(usable >> 20),
 		(unsigned long long)((usable + memmap_total(&boot_memmap, MEMMAP_KERNEL) +
 				      memmap_total(&boot_memmap, MEMMAP_MODULE) +
-				      memmap_total(&boot_memmap, MEMMAP_BOOTINFO)) >> 20));
+				      memmap_total(&boot_memmap, MEMMAP_BOOTINFO)) >>
+				     20));
 	pr_info("Screen: %s\n", screen_description());
 }
 
@@ -63,7 +63,7 @@ static void list_modules(const void *mb2)
 {
 	const struct mb2_tag *tag;
 
-	for_each_mb2_tag(mb2, tag) {
+	for_each_mb2_tag (mb2, tag) {
 		const struct mb2_tag_module *m = (const void *)tag;
 
 		if (tag->type != MB2_TAG_MODULE)

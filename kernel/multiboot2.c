@@ -33,7 +33,7 @@ const struct mb2_tag *mb2_find_tag(const void *info, uint32_t type)
 {
 	const struct mb2_tag *tag;
 
-	for_each_mb2_tag(info, tag)
+	for_each_mb2_tag (info, tag)
 		if (tag->type == type)
 			return tag;
 	return NULL;

@@ -46,11 +46,11 @@ struct mb2_tag_module {
 	char cmdline[];
 } __packed;
 
-#define MB2_MMAP_AVAILABLE 1
-#define MB2_MMAP_RESERVED 2
+#define MB2_MMAP_AVAILABLE	  1
+#define MB2_MMAP_RESERVED	  2
 #define MB2_MMAP_ACPI_RECLAIMABLE 3
-#define MB2_MMAP_ACPI_NVS 4
-#define MB2_MMAP_BADRAM 5
+#define MB2_MMAP_ACPI_NVS	  4
+#define MB2_MMAP_BADRAM		  5
 
 struct mb2_mmap_entry {
 	uint64_t base_addr;
@@ -66,8 +66,8 @@ struct mb2_tag_mmap {
 	/* entries of entry_size bytes follow (at least sizeof(struct mb2_mmap_entry)) */
 } __packed;
 
-#define MB2_FB_TYPE_INDEXED 0
-#define MB2_FB_TYPE_RGB 1
+#define MB2_FB_TYPE_INDEXED  0
+#define MB2_FB_TYPE_RGB	     1
 #define MB2_FB_TYPE_EGA_TEXT 2
 
 struct mb2_tag_framebuffer {
@@ -98,9 +98,9 @@ const char *mb2_validate(const void *info);
 const struct mb2_tag *mb2_find_tag(const void *info, uint32_t type);
 
 /* Iterates over every tag; `tag` is a const struct mb2_tag *. */
-#define for_each_mb2_tag(info, tag)                                                        \
+#define for_each_mb2_tag(info, tag)                                                          \
 	for (tag = (const struct mb2_tag *)((const char *)(info) + sizeof(struct mb2_info)); \
-	     tag->type != MB2_TAG_END;                                                     \
+	     tag->type != MB2_TAG_END;                                                       \
 	     tag = (const struct mb2_tag *)((const char *)tag + ALIGN_UP(tag->size, 8)))
 
 #endif

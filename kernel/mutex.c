@@ -9,9 +9,9 @@
 #include "kernel/panic.h"
 
 struct mutex_waiter {
-	struct thread *thread;  /* the sleeper; fixed */
+	struct thread *thread;	/* the sleeper; fixed */
 	struct sched_link link; /* in mutex.waiters until granted; wait_lock */
-	bool granted;           /* the mutex is ours; set by the unlocker under wait_lock */
+	bool granted;		/* the mutex is ours; set by the unlocker under wait_lock */
 };
 
 /* Stands for "the boot flow" before sched_init() gives it a struct thread. */

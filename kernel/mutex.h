@@ -14,12 +14,18 @@
 struct thread;
 
 struct mutex {
-	spinlock_t wait_lock;      /* guards owner and waiters */
-	struct thread *owner;      /* holder, NULL when free; wait_lock (read racily by asserts) */
+	spinlock_t wait_lock;	   /* guards owner and waiters */
+	struct thread *owner;	   /* holder, NULL when free; wait_lock (read racily by asserts) */
 	struct sched_link waiters; /* struct mutex_waiter.link, FIFO; wait_lock */
 };
 
-#define MUTEX_INIT(name) { SPINLOCK_INIT, NULL, { &(name).waiters, &(name).waiters } }
+#define MUTEX_INIT(name)                                 \
+	{                                                \
+		SPINLOCK_INIT, NULL,                     \
+		{                                        \
+			&(name).waiters, &(name).waiters \
+		}                                        \
+	}
 
 void mutex_init(struct mutex *m);
 void mutex_lock(struct mutex *m);
@@ -31,11 +37,11 @@ bool mutex_is_locked(struct mutex *m);
 /* True if the calling thread holds it. */
 bool mutex_owned(struct mutex *m);
 
-#define lockdep_assert_mutex_held(m)                                                      \
-	do {                                                                              \
-		if (unlikely(!mutex_owned(m)))                                            \
+#define lockdep_assert_mutex_held(m)                                                        \
+	do {                                                                                \
+		if (unlikely(!mutex_owned(m)))                                              \
 			lockdep_assert_failed("mutex " #m " held by this thread", __FILE__, \
-					      __LINE__);                                   \
+					      __LINE__);                                    \
 	} while (0)
 
 #endif

@@ -121,7 +121,7 @@ static inline __attribute__((always_inline)) void capture_frame(struct trap_fram
 
 void panic(const char *fmt, ...)
 {
-	struct trap_frame f = { 0 };
+	struct trap_frame f = {0};
 	va_list ap;
 
 	capture_frame(&f);

@@ -13,18 +13,18 @@ void __noreturn panic_trap(const struct trap_frame *f, const char *fmt, ...) __p
 /* True while another CPU prints a panic report: the NMI handler then parks this CPU. */
 bool panic_in_progress_elsewhere(void);
 
-#define BUG_ON(cond)                                                              \
-	do {                                                                      \
-		if (unlikely(cond))                                               \
+#define BUG_ON(cond)                                                             \
+	do {                                                                     \
+		if (unlikely(cond))                                              \
 			panic("BUG_ON(%s) at %s:%d", #cond, __FILE__, __LINE__); \
 	} while (0)
 
-#define WARN_ON(cond)                                                                    \
-	({                                                                               \
-		bool __warn = !!(cond);                                                  \
-		if (unlikely(__warn))                                                    \
+#define WARN_ON(cond)                                                                             \
+	({                                                                                        \
+		bool __warn = !!(cond);                                                           \
+		if (unlikely(__warn))                                                             \
 			printk(LOG_WARNING, "WARNING: %s at %s:%d\n", #cond, __FILE__, __LINE__); \
-		__warn;                                                                  \
+		__warn;                                                                           \
 	})
 
 #endif

@@ -8,7 +8,7 @@
 #include "kernel/ktest.h"
 #include "arch/x86_64/cpu.h"
 
-#define MSR_GS_BASE 0xc0000101
+#define MSR_GS_BASE	   0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 
 struct percpu percpu_areas[MAX_CPUS];

@@ -11,7 +11,7 @@
 
 #include "kernel/compiler.h"
 
-#define MAX_CPUS 64
+#define MAX_CPUS     64
 #define MAX_NUMNODES 8
 #define NUMA_NO_NODE (-1)
 
@@ -19,25 +19,25 @@ struct thread;
 struct cpu_tables;
 
 struct percpu {
-	struct percpu *self;  /* at offset 0: this_cpu() loads it through %gs:0 */
-	int cpu_id;           /* dense index 0..nr_cpus-1; fixed at boot */
-	uint32_t apic_id;     /* the local APIC's ID (x2APIC IDs may exceed 255); fixed */
-	int node;             /* NUMA node; fixed once SRAT is parsed, before APs start */
-	bool online;          /* set by the CPU itself once it runs kernel code */
+	struct percpu *self;	   /* at offset 0: this_cpu() loads it through %gs:0 */
+	int cpu_id;		   /* dense index 0..nr_cpus-1; fixed at boot */
+	uint32_t apic_id;	   /* the local APIC's ID (x2APIC IDs may exceed 255); fixed */
+	int node;		   /* NUMA node; fixed once SRAT is parsed, before APs start */
+	bool online;		   /* set by the CPU itself once it runs kernel code */
 	struct cpu_tables *tables; /* this CPU's GDT/TSS/IST stacks */
 	/* Scheduler state (kernel/sched.c): owning CPU only, interrupts off. */
-	struct thread *current; /* running thread */
-	struct thread *idle;    /* this CPU's idle thread */
-	int preempt_count;      /* > 0: no preemption (spinlocks held, IRQ context) */
-	bool need_resched;      /* set by the tick or a wake-up; checked at preemption points */
-	uint64_t irq_count;     /* interrupts taken (statistics) */
+	struct thread *current;	   /* running thread */
+	struct thread *idle;	   /* this CPU's idle thread */
+	int preempt_count;	   /* > 0: no preemption (spinlocks held, IRQ context) */
+	bool need_resched;	   /* set by the tick or a wake-up; checked at preemption points */
+	uint64_t irq_count;	   /* interrupts taken (statistics) */
 	uint64_t kernel_stack_top; /* for the syscall entry of the user-space issue */
-	void *sched_data;       /* kernel/sched.c's run queue for this CPU */
-	void *rcu_data;         /* kernel/rcu.c's per-CPU state */
+	void *sched_data;	   /* kernel/sched.c's run queue for this CPU */
+	void *rcu_data;		   /* kernel/rcu.c's per-CPU state */
 } __aligned(64);
 
 extern struct percpu percpu_areas[MAX_CPUS];
-extern int nr_cpus;          /* CPUs found (MADT), at most MAX_CPUS; fixed before APs start */
+extern int nr_cpus;		 /* CPUs found (MADT), at most MAX_CPUS; fixed before APs start */
 extern uint64_t cpu_online_mask; /* bit n: CPU n is online; atomic updates */
 
 static inline struct percpu *this_cpu(void)

@@ -56,8 +56,7 @@ static inline bool preempt_need_resched(void)
 static inline void preempt_enable(void)
 {
 	preempt_enable_no_resched();
-	if (unlikely(preempt_need_resched()) && preempt_count() == 0 &&
-	    (read_rflags() & RFLAGS_IF))
+	if (unlikely(preempt_need_resched()) && preempt_count() == 0 && (read_rflags() & RFLAGS_IF))
 		preempt_schedule();
 }
 

@@ -14,11 +14,11 @@
 int console_loglevel = LOG_INFO;
 
 static spinlock_t printk_lock = SPINLOCK_INIT;
-static struct console *consoles; /* printk_lock */
+static struct console *consoles;   /* printk_lock */
 static char log_buf[LOG_BUF_SIZE]; /* printk_lock; ring of the text written so far */
-static size_t log_head; /* printk_lock; total bytes ever written (index = head % size) */
-static bool panic_mode; /* set once, by the panicking CPU */
-static bool robust_consoles_only; /* set by a nested panic */
+static size_t log_head;		   /* printk_lock; total bytes ever written (index = head % size) */
+static bool panic_mode;		   /* set once, by the panicking CPU */
+static bool robust_consoles_only;  /* set by a nested panic */
 
 static void log_store(const char *s, size_t len)
 {

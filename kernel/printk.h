@@ -41,11 +41,11 @@ void printk_enter_panic_mode(bool robust_only);
 /* Copies the newest log text (up to size-1 bytes) into buf; for tests and /proc/kmsg later. */
 size_t printk_log_tail(char *buf, size_t size);
 
-#define pr_emerg(...) printk(LOG_EMERG, __VA_ARGS__)
-#define pr_err(...) printk(LOG_ERR, __VA_ARGS__)
-#define pr_warn(...) printk(LOG_WARNING, __VA_ARGS__)
+#define pr_emerg(...)  printk(LOG_EMERG, __VA_ARGS__)
+#define pr_err(...)    printk(LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)   printk(LOG_WARNING, __VA_ARGS__)
 #define pr_notice(...) printk(LOG_NOTICE, __VA_ARGS__)
-#define pr_info(...) printk(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...) printk(LOG_DEBUG, __VA_ARGS__)
+#define pr_info(...)   printk(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...)  printk(LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -40,17 +40,17 @@
 struct rcu_cpu_data rcu_cpu_data[MAX_CPUS];
 
 static struct {
-	spinlock_t lock;            /* guards the fields below; interrupts off */
+	spinlock_t lock;	    /* guards the fields below; interrupts off */
 	unsigned long gp_started;   /* latest grace period started */
 	unsigned long gp_completed; /* latest finished (read without the lock by waiters) */
 	unsigned long gp_needed;    /* highest number anybody waits for */
-	uint64_t qs_pending;        /* CPUs that owe a QS to gp_started, while in progress */
+	uint64_t qs_pending;	    /* CPUs that owe a QS to gp_started, while in progress */
 } rcu_state;
 
-static bool wake_pending;                  /* atomic: a GP ended, nobody woken yet */
-static struct wait_queue_head rcu_wq;       /* synchronize_rcu waiters and the rcu thread */
-static struct thread *rcu_thread;           /* set once by rcu_init */
-static bool rcu_ready;                      /* rcu_init done */
+static bool wake_pending;	      /* atomic: a GP ended, nobody woken yet */
+static struct wait_queue_head rcu_wq; /* synchronize_rcu waiters and the rcu thread */
+static struct thread *rcu_thread;     /* set once by rcu_init */
+static bool rcu_ready;		      /* rcu_init done */
 
 unsigned long rcu_gp_completed(void)
 {
@@ -157,8 +157,8 @@ void rcu_note_context_switch(void)
 	int cpu = smp_processor_id();
 
 	if (unlikely(rcu_cpu_data[cpu].nesting))
-		panic("schedule() inside an RCU read-side critical section (CPU %d, depth %d)",
-		      cpu, rcu_cpu_data[cpu].nesting);
+		panic("schedule() inside an RCU read-side critical section (CPU %d, depth %d)", cpu,
+		      rcu_cpu_data[cpu].nesting);
 	rcu_report_qs();
 }
 

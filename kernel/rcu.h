@@ -19,20 +19,20 @@
 #include "kernel/spinlock.h"
 
 struct rcu_head {
-	struct rcu_head *next;              /* in a CPU's callback list; that list's lock */
+	struct rcu_head *next;		     /* in a CPU's callback list; that list's lock */
 	void (*func)(struct rcu_head *head); /* called after the grace period */
-	unsigned long gp;                   /* grace period that must complete first */
+	unsigned long gp;		     /* grace period that must complete first */
 };
 
 typedef void (*rcu_callback_t)(struct rcu_head *head);
 
 /* Per-CPU RCU state; one cache line each so CPUs do not share lines on the reader path. */
 struct rcu_cpu_data {
-	int nesting;               /* rcu_read_lock depth; owning CPU only */
-	bool in_idle;              /* between rcu_idle_enter/exit; owning CPU only */
-	unsigned long qs_gp;       /* last grace period this CPU reported a QS for; rcu_state.lock */
-	spinlock_t cb_lock;        /* guards the callback list; taken with interrupts off */
-	struct rcu_head *cb_head;  /* callbacks in call order (gp non-decreasing); cb_lock */
+	int nesting;		  /* rcu_read_lock depth; owning CPU only */
+	bool in_idle;		  /* between rcu_idle_enter/exit; owning CPU only */
+	unsigned long qs_gp;	  /* last grace period this CPU reported a QS for; rcu_state.lock */
+	spinlock_t cb_lock;	  /* guards the callback list; taken with interrupts off */
+	struct rcu_head *cb_head; /* callbacks in call order (gp non-decreasing); cb_lock */
 	struct rcu_head **cb_tail; /* &last->next, or &cb_head when empty; cb_lock */
 	unsigned long cb_queued;   /* statistics: callbacks queued here; cb_lock */
 	unsigned long cb_invoked;  /* statistics: callbacks invoked from here; rcu thread */
@@ -65,15 +65,15 @@ static inline bool rcu_read_lock_held(void)
  * the write barrier (on x86 stores stay in order; it stops the compiler). Reading: one load,
  * not repeated or torn by the compiler; the CPU orders the dependent loads through it.
  */
-#define rcu_assign_pointer(p, v)        \
-	do {                            \
-		smp_wmb();              \
-		WRITE_ONCE((p), (v));   \
+#define rcu_assign_pointer(p, v)      \
+	do {                          \
+		smp_wmb();            \
+		WRITE_ONCE((p), (v)); \
 	} while (0)
 #define rcu_dereference(p) READ_ONCE(p)
 /* For the updater, which holds the lock that serialises updates. */
 #define rcu_dereference_protected(p) (p)
-#define RCU_INIT_POINTER(p, v) WRITE_ONCE((p), (v))
+#define RCU_INIT_POINTER(p, v)	     WRITE_ONCE((p), (v))
 
 /* Boot CPU, after sched_init() (it starts the "rcu" kernel thread). */
 void rcu_init(void);

@@ -23,10 +23,10 @@
 #include "kernel/panic.h"
 
 struct rwsem_waiter {
-	struct thread *thread;  /* the sleeper; fixed */
+	struct thread *thread;	/* the sleeper; fixed */
 	struct sched_link link; /* in rw_semaphore.waiters until granted; wait_lock */
-	bool write;             /* waits to write; fixed */
-	bool granted;           /* the lock is ours; set by the granter under wait_lock */
+	bool write;		/* waits to write; fixed */
+	bool granted;		/* the lock is ours; set by the granter under wait_lock */
 };
 
 void init_rwsem(struct rw_semaphore *sem)
@@ -60,8 +60,7 @@ static void grant(struct rwsem_waiter *w)
 static void rwsem_wake(struct rw_semaphore *sem)
 {
 	while (!link_empty(&sem->waiters)) {
-		struct rwsem_waiter *w =
-			container_of(sem->waiters.next, struct rwsem_waiter, link);
+		struct rwsem_waiter *w = container_of(sem->waiters.next, struct rwsem_waiter, link);
 
 		if (w->write) {
 			if (sem->count != 0)

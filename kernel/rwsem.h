@@ -14,13 +14,19 @@
 struct thread;
 
 struct rw_semaphore {
-	spinlock_t wait_lock;      /* guards every field below */
-	long count;                /* > 0: that many readers; -1: a writer; 0: free */
-	struct thread *writer;     /* the writer while count == -1, else NULL */
+	spinlock_t wait_lock;	   /* guards every field below */
+	long count;		   /* > 0: that many readers; -1: a writer; 0: free */
+	struct thread *writer;	   /* the writer while count == -1, else NULL */
 	struct sched_link waiters; /* struct rwsem_waiter.link, FIFO */
 };
 
-#define RWSEM_INIT(name) { SPINLOCK_INIT, 0, NULL, { &(name).waiters, &(name).waiters } }
+#define RWSEM_INIT(name)                                 \
+	{                                                \
+		SPINLOCK_INIT, 0, NULL,                  \
+		{                                        \
+			&(name).waiters, &(name).waiters \
+		}                                        \
+	}
 
 void init_rwsem(struct rw_semaphore *sem);
 void down_read(struct rw_semaphore *sem);
@@ -42,19 +48,19 @@ bool rwsem_is_write_locked_by_me(struct rw_semaphore *sem);
  * Readers are not tracked individually, so "held for read" means "some reader holds it";
  * held for write is checked against the calling thread. held(): either.
  */
-#define lockdep_assert_held_read(sem)                                                        \
-	do {                                                                                 \
-		if (unlikely(!rwsem_is_read_locked(sem)))                                    \
+#define lockdep_assert_held_read(sem)                                                              \
+	do {                                                                                       \
+		if (unlikely(!rwsem_is_read_locked(sem)))                                          \
 			lockdep_assert_failed("rwsem " #sem " held for read", __FILE__, __LINE__); \
 	} while (0)
-#define lockdep_assert_held_write(sem)                                                       \
-	do {                                                                                 \
-		if (unlikely(!rwsem_is_write_locked_by_me(sem)))                             \
-			lockdep_assert_failed("rwsem " #sem " held for write by this thread",  \
+#define lockdep_assert_held_write(sem)                                                        \
+	do {                                                                                  \
+		if (unlikely(!rwsem_is_write_locked_by_me(sem)))                              \
+			lockdep_assert_failed("rwsem " #sem " held for write by this thread", \
 					      __FILE__, __LINE__);                            \
 	} while (0)
-#define lockdep_assert_rwsem_held(sem)                                                       \
-	do {                                                                                 \
+#define lockdep_assert_rwsem_held(sem)                                                         \
+	do {                                                                                   \
 		if (unlikely(!rwsem_is_read_locked(sem) && !rwsem_is_write_locked_by_me(sem))) \
 			lockdep_assert_failed("rwsem " #sem " held", __FILE__, __LINE__);      \
 	} while (0)

@@ -34,26 +34,26 @@ extern void switch_to(uint64_t *prev_rsp_slot, uint64_t next_rsp);
 
 struct sched_timer {
 	struct sched_link link; /* in runqueue.timers, sorted by deadline; timer_lock */
-	uint64_t deadline;      /* sched_clock_ns() value; fixed while armed */
-	struct thread *thread;  /* woken at the deadline; fixed */
-	int cpu;                /* whose list it is on; fixed while armed */
-	bool armed;             /* on the list; timer_lock */
+	uint64_t deadline;	/* sched_clock_ns() value; fixed while armed */
+	struct thread *thread;	/* woken at the deadline; fixed */
+	int cpu;		/* whose list it is on; fixed while armed */
+	bool armed;		/* on the list; timer_lock */
 };
 
 struct runqueue {
-	spinlock_t lock;          /* interrupts off while held; held across switch_to */
+	spinlock_t lock;	  /* interrupts off while held; held across switch_to */
 	struct sched_link queue;  /* runnable threads not running (thread.rq_link); lock */
-	int nr_queued;            /* length of queue; lock (read racily for balancing) */
-	struct thread *curr;      /* the running thread (= percpu.current); lock */
-	struct thread *idle;      /* fixed after sched_init */
-	struct thread *prev;      /* thread switched away from, for sched_finish_switch; lock */
-	bool prev_migrate;        /* prev must move to another CPU (affinity); lock */
-	struct sched_link dead;   /* detached exited threads to free (thread.dead_link); lock */
-	spinlock_t timer_lock;    /* guards timers */
+	int nr_queued;		  /* length of queue; lock (read racily for balancing) */
+	struct thread *curr;	  /* the running thread (= percpu.current); lock */
+	struct thread *idle;	  /* fixed after sched_init */
+	struct thread *prev;	  /* thread switched away from, for sched_finish_switch; lock */
+	bool prev_migrate;	  /* prev must move to another CPU (affinity); lock */
+	struct sched_link dead;	  /* detached exited threads to free (thread.dead_link); lock */
+	spinlock_t timer_lock;	  /* guards timers */
 	struct sched_link timers; /* struct sched_timer.link, earliest first; timer_lock */
-	uint64_t nr_switches;     /* statistics; owning CPU */
-	uint64_t nr_steals;       /* threads this CPU stole when idle; owning CPU */
-	int cpu;                  /* fixed */
+	uint64_t nr_switches;	  /* statistics; owning CPU */
+	uint64_t nr_steals;	  /* threads this CPU stole when idle; owning CPU */
+	int cpu;		  /* fixed */
 };
 
 static struct runqueue runqueues[MAX_CPUS];

@@ -48,7 +48,7 @@ int sched_nr_running(int cpu);
 #endif
 
 /* Internal: between kernel/thread.c and kernel/sched.c. */
-void sched_start_thread(struct thread *t);      /* TASK_NEW -> runnable on some CPU */
-void __noreturn sched_exit_current(void);       /* switch away from a TASK_DEAD thread */
-void sched_finish_switch(void);                 /* first thing after switch_to returns */
-void sched_reap(void);                          /* frees this CPU's dead detached threads */
+void sched_start_thread(struct thread *t); /* TASK_NEW -> runnable on some CPU */
+void __noreturn sched_exit_current(void);  /* switch away from a TASK_DEAD thread */
+void sched_finish_switch(void);		   /* first thing after switch_to returns */
+void sched_reap(void);			   /* frees this CPU's dead detached threads */

@@ -240,7 +240,7 @@ KTEST(sched_preempt)
 static struct {
 	volatile int stop;
 	volatile int now_cpu;
-	volatile int phase;     /* 1 once the test changed the mask */
+	volatile int phase;	/* 1 once the test changed the mask */
 	volatile int bad_after; /* runs on the old CPU after it was seen on the new one */
 	volatile int seen_new;
 	int src, dst;

@@ -27,7 +27,10 @@ typedef struct seqcount {
 	unsigned int sequence; /* odd while a write is in progress; written by the writer only */
 } seqcount_t;
 
-#define SEQCNT_ZERO { 0 }
+#define SEQCNT_ZERO \
+	{           \
+		0   \
+	}
 
 static inline void seqcount_init(seqcount_t *s)
 {

@@ -18,10 +18,10 @@
 
 struct call_data {
 	struct call_data *next; /* queue link: the target's queue owns it while queued */
-	smp_call_fn_t fn;       /* fn, arg, wait: set by the lock owner before queueing */
+	smp_call_fn_t fn;	/* fn, arg, wait: set by the lock owner before queueing */
 	void *arg;
-	uint32_t locked;        /* the CSD lock: 1 from claim until the target is done with it */
-	uint32_t wait;          /* release after fn (a waiter looks), not before */
+	uint32_t locked; /* the CSD lock: 1 from claim until the target is done with it */
+	uint32_t wait;	 /* release after fn (a waiter looks), not before */
 };
 
 /*
@@ -42,7 +42,7 @@ static struct call_data call_slots[MAX_CPUS][MAX_CPUS];
 /* Set by smp_send_nmi_backtrace(), cleared by the NMI handler of that CPU. */
 static bool nmi_backtrace_wanted[MAX_CPUS];
 static uint64_t nmi_backtraces_done[MAX_CPUS]; /* statistics and the test; atomic */
-static uint64_t resched_ipis[MAX_CPUS];        /* reschedule IPIs taken; atomic */
+static uint64_t resched_ipis[MAX_CPUS];	       /* reschedule IPIs taken; atomic */
 
 /* How long a waiter spins before it says so (and asks the target for a backtrace). */
 #define CALL_WAIT_WARN_NS 2000000000ULL
@@ -74,7 +74,8 @@ static bool queue_push(int cpu, struct call_data *c)
 static void run_pending_calls(void)
 {
 	int self = smp_processor_id();
-	struct call_data *list = __atomic_exchange_n(&call_queue[self].head, NULL, __ATOMIC_ACQUIRE);
+	struct call_data *list =
+		__atomic_exchange_n(&call_queue[self].head, NULL, __ATOMIC_ACQUIRE);
 	struct call_data *first = NULL, *last = list;
 
 	/* The shared queue is a stack; reverse it to run calls in the order they were made. */
@@ -158,7 +159,7 @@ static void call_wait_check(struct call_wait *w, int target)
 /* Waits until *locked is 0, running our own calls meanwhile. */
 static void wait_unlocked(uint32_t *locked, int target)
 {
-	struct call_wait w = { ktime_ns(), 0, false };
+	struct call_wait w = {ktime_ns(), 0, false};
 
 	while (__atomic_load_n(locked, __ATOMIC_ACQUIRE)) {
 		wait_step();
@@ -177,7 +178,7 @@ static void send_call_ipi(int cpu)
 static void queue_slot(int self, int cpu, smp_call_fn_t fn, void *arg, bool wait)
 {
 	struct call_data *c = &call_slots[self][cpu];
-	struct call_wait w = { ktime_ns(), 0, false };
+	struct call_wait w = {ktime_ns(), 0, false};
 	uint32_t expected = 0;
 
 	/* Busy with an earlier call of ours: serve our own queue while the target catches up. */
@@ -197,7 +198,7 @@ static void queue_slot(int self, int cpu, smp_call_fn_t fn, void *arg, bool wait
 
 void smp_call_function_single(int cpu, smp_call_fn_t fn, void *arg, bool wait)
 {
-	struct call_data c = { .fn = fn, .arg = arg, .locked = 1, .wait = 1 };
+	struct call_data c = {.fn = fn, .arg = arg, .locked = 1, .wait = 1};
 	uint64_t flags;
 
 	if (!online(cpu)) {
@@ -303,8 +304,8 @@ bool smp_nmi_handler(struct trap_frame *f)
 
 	if (!__atomic_exchange_n(&nmi_backtrace_wanted[cpu], false, __ATOMIC_SEQ_CST))
 		return false;
-	pr_emerg("NMI backtrace of CPU %d (APIC ID %u), RIP %016llx:\n", cpu,
-		 this_cpu()->apic_id, (unsigned long long)f->rip);
+	pr_emerg("NMI backtrace of CPU %d (APIC ID %u), RIP %016llx:\n", cpu, this_cpu()->apic_id,
+		 (unsigned long long)f->rip);
 	print_backtrace(f->rip, f->rbp);
 	__atomic_fetch_add(&nmi_backtraces_done[cpu], 1, __ATOMIC_RELAXED);
 	return true;
@@ -430,7 +431,7 @@ KTEST(smp_call_single_wait)
 
 	for (int round = 0; round < 10; round++) {
 		for (int cpu = 0; cpu < nr_cpus; cpu++) {
-			struct where w = { -1, 0, false };
+			struct where w = {-1, 0, false};
 
 			smp_call_function_single(cpu, where_am_i, &w, true);
 			KEXPECT_EQ(w.cpu, cpu);
@@ -446,7 +447,7 @@ KTEST(smp_call_single_wait)
 KTEST(smp_call_single_nowait)
 {
 	uint64_t flags = test_irq_on();
-	struct where w = { -1, 0, false };
+	struct where w = {-1, 0, false};
 
 	for (int c = 0; c < MAX_CPUS; c++)
 		counters[c] = 0;
@@ -481,7 +482,8 @@ static void storm_worker(void *arg)
 		for (int cpu = 0; cpu < nr_cpus; cpu++)
 			if (cpu != self)
 				smp_call_function_single(cpu, count_here, storm_received,
-							 round % 2 == 1 || round == STORM_ROUNDS - 1);
+							 round % 2 == 1 ||
+								 round == STORM_ROUNDS - 1);
 	__atomic_fetch_add(&storm_finished, 1, __ATOMIC_RELEASE);
 }
 

@@ -25,7 +25,7 @@
  * instruction (cheaper than mfence and enough for ordinary write-back memory).
  */
 #ifndef smp_mb
-#define smp_mb() __asm__ __volatile__("lock; addl $0, (%%rsp)" ::: "memory", "cc")
+#define smp_mb()  __asm__ __volatile__("lock; addl $0, (%%rsp)" ::: "memory", "cc")
 #define smp_rmb() barrier()
 #define smp_wmb() barrier()
 #endif
@@ -35,16 +35,19 @@
 #endif
 
 typedef struct spinlock {
-	volatile uint16_t next;  /* next ticket to hand out (atomic increment) */
+	volatile uint16_t next;	 /* next ticket to hand out (atomic increment) */
 	volatile uint16_t owner; /* ticket now allowed in (written by the holder only) */
 #ifdef LOCK_DEBUG
-	int holder_cpu;       /* holder's CPU + 1, 0 when free (so zeroed memory is a free lock) */
-	uintptr_t holder_ip;  /* where the holder locked it */
+	int holder_cpu;	     /* holder's CPU + 1, 0 when free (so zeroed memory is a free lock) */
+	uintptr_t holder_ip; /* where the holder locked it */
 #endif
 } spinlock_t;
 
 /* Zero is a valid unlocked lock, so locks inside zeroed (kzalloc'd, static) memory need no init. */
-#define SPINLOCK_INIT { 0 }
+#define SPINLOCK_INIT \
+	{             \
+		0     \
+	}
 
 static inline void spin_lock_init(spinlock_t *l)
 {
@@ -170,18 +173,16 @@ static __always_inline void spin_unlock_irq(spinlock_t *l)
  */
 void lockdep_assert_failed(const char *what, const char *file, int line) __noreturn;
 #ifdef LOCK_DEBUG
-#define lockdep_assert_held(l)                                                          \
-	do {                                                                            \
-		if (unlikely(!spin_is_locked(l) ||                                      \
-			     (l)->holder_cpu != smp_processor_id() + 1))                 \
-			lockdep_assert_failed("lock " #l " held by this CPU", __FILE__, \
-					      __LINE__);                                 \
+#define lockdep_assert_held(l)                                                                     \
+	do {                                                                                       \
+		if (unlikely(!spin_is_locked(l) || (l)->holder_cpu != smp_processor_id() + 1))     \
+			lockdep_assert_failed("lock " #l " held by this CPU", __FILE__, __LINE__); \
 	} while (0)
 #else
-#define lockdep_assert_held(l)                                                          \
-	do {                                                                            \
-		if (unlikely(!spin_is_locked(l)))                                       \
-			lockdep_assert_failed("lock " #l " held", __FILE__, __LINE__);  \
+#define lockdep_assert_held(l)                                                         \
+	do {                                                                           \
+		if (unlikely(!spin_is_locked(l)))                                      \
+			lockdep_assert_failed("lock " #l " held", __FILE__, __LINE__); \
 	} while (0)
 #endif
 

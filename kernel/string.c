@@ -34,7 +34,8 @@ void *memmove(void *dst, const void *src, size_t n)
 	if (d < s) {
 		copy_forward(d, s, n);
 	} else {
-		/* Overlap with dst above src: copy backwards so no source byte is overwritten first. */
+		/* Overlap with dst above src: copy backwards so no source byte is overwritten
+		 * first. */
 		while (n--)
 			d[n] = s[n];
 	}

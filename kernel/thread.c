@@ -24,7 +24,7 @@ static int next_thread_id = 1; /* atomic */
 #define STACK_CACHE_MAX 32
 static spinlock_t stack_cache_lock = SPINLOCK_INIT;
 static uint64_t stack_cache[STACK_CACHE_MAX]; /* stack tops; stack_cache_lock */
-static int stack_cache_n;                     /* stack_cache_lock */
+static int stack_cache_n;		      /* stack_cache_lock */
 
 static uint64_t stack_get(void)
 {

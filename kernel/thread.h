@@ -19,42 +19,42 @@ struct mm_struct;
 #define THREAD_NAME_LEN 24
 
 struct thread {
-	int id;                      /* unique, > 0 (kmain's thread is 1); fixed */
-	char name[THREAD_NAME_LEN];  /* fixed after creation */
+	int id;			    /* unique, > 0 (kmain's thread is 1); fixed */
+	char name[THREAD_NAME_LEN]; /* fixed after creation */
 	/*
 	 * TASK_*. The thread itself writes it without a lock when going to sleep
 	 * (set_current_state); everyone else writes it under pi_lock (and the run-queue lock if
 	 * on_rq). __schedule() reads it under the run-queue lock.
 	 */
 	volatile int state;
-	spinlock_t pi_lock;          /* serialises wake-ups, start, affinity changes */
-	uint64_t kstack_top;         /* from kstack_alloc(); 0: a borrowed boot stack; fixed */
-	uint64_t saved_rsp;          /* valid while switched out; only switch_to touches it */
+	spinlock_t pi_lock;  /* serialises wake-ups, start, affinity changes */
+	uint64_t kstack_top; /* from kstack_alloc(); 0: a borrowed boot stack; fixed */
+	uint64_t saved_rsp;  /* valid while switched out; only switch_to touches it */
 	/*
 	 * CPU whose run queue owns the thread (the one it runs on, or last ran on). Changed
 	 * with the destination run queue's lock held plus either the source's lock (stealing)
 	 * or pi_lock (wake-up, migration), so lock_thread_rq() can lock it and re-check.
 	 */
 	volatile int cpu;
-	uint64_t affinity;           /* allowed CPUs, bit n = CPU n; pi_lock + run-queue lock */
+	uint64_t affinity; /* allowed CPUs, bit n = CPU n; pi_lock + run-queue lock */
 	/* Runnable or running (not asleep, not dead); the run-queue lock of cpu. */
 	volatile bool on_rq;
-	bool queued;                 /* linked on the run queue (runnable, not running); rq lock */
+	bool queued; /* linked on the run queue (runnable, not running); rq lock */
 	/*
 	 * True from the moment a CPU picks the thread until that CPU has switched away from it
 	 * (stores with release order). Whoever moves a sleeping thread waits for false so the
 	 * stack is never live on two CPUs.
 	 */
 	volatile bool on_cpu;
-	struct sched_link rq_link;   /* in runqueue.queue while queued; rq lock */
-	int slice;                   /* ticks left in the time slice; its CPU, interrupts off */
-	int (*fn)(void *);           /* entry point and argument; fixed */
+	struct sched_link rq_link; /* in runqueue.queue while queued; rq lock */
+	int slice;		   /* ticks left in the time slice; its CPU, interrupts off */
+	int (*fn)(void *);	   /* entry point and argument; fixed */
 	void *arg;
-	int exit_code;               /* written once by the thread before TASK_DEAD */
-	int refs;                    /* atomic: the thread's own + the joiner's reference */
+	int exit_code;		     /* written once by the thread before TASK_DEAD */
+	int refs;		     /* atomic: the thread's own + the joiner's reference */
 	struct completion exited;    /* completed once the thread is off its stack for good */
 	struct sched_link dead_link; /* on a run queue's dead list awaiting reaping; rq lock */
-	uint64_t nr_switches;        /* times switched in (statistics); its CPU */
+	uint64_t nr_switches;	     /* times switched in (statistics); its CPU */
 	/*
 	 * Reserved for user threads (the user-space issue); NULL for kernel threads. mm is the
 	 * address space to load on switch-in, user_ctx the saved user register state.

@@ -240,18 +240,18 @@ KTEST(lock_basic)
 
 /* ---- rwsem torture: readers never see half an update, writers are not starved ---------- */
 
-#define RW_WORDS 8
-#define RW_WRITERS 2
+#define RW_WORDS	8
+#define RW_WRITERS	2
 #define RW_WRITER_ITERS 300
 
 static struct {
 	struct rw_semaphore sem;
 	unsigned long rec[RW_WORDS]; /* all equal outside a write; sem */
-	int writers_left;           /* atomic */
-	unsigned long torn;         /* atomic: readers that saw unequal words */
-	unsigned long reads;        /* atomic */
-	unsigned long writes;       /* atomic: completed writer iterations */
-	bool starved;               /* a writer hit the guard */
+	int writers_left;	     /* atomic */
+	unsigned long torn;	     /* atomic: readers that saw unequal words */
+	unsigned long reads;	     /* atomic */
+	unsigned long writes;	     /* atomic: completed writer iterations */
+	bool starved;		     /* a writer hit the guard */
 } rwt;
 
 static bool rec_consistent(void)
@@ -405,7 +405,7 @@ KTEST(rwsem_writer_fairness)
 static struct {
 	spinlock_t wlock;
 	seqcount_t seq;
-	unsigned long x, y;  /* equal outside a write; seq */
+	unsigned long x, y; /* equal outside a write; seq */
 	bool done;
 	unsigned long torn, reads, raw_gave_up; /* atomic */
 } sct;
@@ -498,14 +498,14 @@ KTEST(seqcount_basic)
 
 /* ---- RCU torture: readers never see a freed (poisoned) object ---------------------------- */
 
-#define RT_ALIVE 0x5a5a1234c0ffee00UL
-#define RT_POISON 0x6b6b6b6b6b6b6b6bUL
-#define RT_WORDS 6
+#define RT_ALIVE   0x5a5a1234c0ffee00UL
+#define RT_POISON  0x6b6b6b6b6b6b6b6bUL
+#define RT_WORDS   6
 #define RT_UPDATES 400
 
 struct rt_obj {
-	unsigned long magic;          /* RT_ALIVE until freed */
-	unsigned long gen;            /* the writer's update number */
+	unsigned long magic;	      /* RT_ALIVE until freed */
+	unsigned long gen;	      /* the writer's update number */
 	unsigned long data[RT_WORDS]; /* gen * (i + 1) */
 	struct rcu_head rcu;
 };
@@ -655,13 +655,13 @@ static inline uint64_t bench_rdtsc(void)
 }
 
 enum sb_kind { SB_SPIN, SB_READ, SB_WRITE, SB_MUTEX, SB_NR };
-static const char *const sb_names[SB_NR] = { "spinlock", "rwsem read", "rwsem write", "mutex" };
+static const char *const sb_names[SB_NR] = {"spinlock", "rwsem read", "rwsem write", "mutex"};
 
 static struct {
 	enum sb_kind kind;
 	int iters;
 	int nthreads;
-	int ready;                 /* atomic: start barrier */
+	int ready;		   /* atomic: start barrier */
 	uint64_t cycles[MAX_CPUS]; /* per thread */
 	spinlock_t spin;
 	struct rw_semaphore rw;

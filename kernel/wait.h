@@ -12,11 +12,11 @@
 #include "kernel/spinlock.h"
 
 /* Thread states (struct thread.state). Only RUNNING threads are on a run queue. */
-#define TASK_RUNNING 0
-#define TASK_INTERRUPTIBLE 1   /* asleep; no signals yet, so the same as UNINTERRUPTIBLE */
+#define TASK_RUNNING	     0
+#define TASK_INTERRUPTIBLE   1 /* asleep; no signals yet, so the same as UNINTERRUPTIBLE */
 #define TASK_UNINTERRUPTIBLE 2 /* asleep until wake_up_process() */
-#define TASK_DEAD 4            /* exited; waiting to be reaped */
-#define TASK_NEW 8             /* created, not yet started */
+#define TASK_DEAD	     4 /* exited; waiting to be reaped */
+#define TASK_NEW	     8 /* created, not yet started */
 
 struct thread;
 
@@ -56,17 +56,23 @@ static inline void link_del(struct sched_link *n)
 }
 
 struct wait_queue_head {
-	spinlock_t lock;          /* guards waiters; taken with interrupts off */
+	spinlock_t lock;	   /* guards waiters; taken with interrupts off */
 	struct sched_link waiters; /* struct wait_queue_entry.link, FIFO; lock */
 };
 
 struct wait_queue_entry {
-	struct thread *thread;  /* the sleeper; fixed */
-	bool exclusive;         /* wake_up() wakes at most one exclusive waiter; fixed */
+	struct thread *thread;	/* the sleeper; fixed */
+	bool exclusive;		/* wake_up() wakes at most one exclusive waiter; fixed */
 	struct sched_link link; /* in wait_queue_head.waiters while queued; the head's lock */
 };
 
-#define WAIT_QUEUE_HEAD_INIT(name) { SPINLOCK_INIT, { &(name).waiters, &(name).waiters } }
+#define WAIT_QUEUE_HEAD_INIT(name)                       \
+	{                                                \
+		SPINLOCK_INIT,                           \
+		{                                        \
+			&(name).waiters, &(name).waiters \
+		}                                        \
+	}
 
 void init_waitqueue_head(struct wait_queue_head *wq);
 void init_wait_entry(struct wait_queue_entry *w, bool exclusive);
@@ -91,45 +97,45 @@ uint64_t sched_clock_ns(void);
  * Linux); wake it with wake_up(&wq) after making cond true. cond is re-evaluated after every
  * wake-up, so spurious wake-ups are harmless. Must not be called in atomic context.
  */
-#define wait_event(wq, cond)                                                      \
-	do {                                                                      \
-		struct wait_queue_entry __we;                                     \
-		if (cond)                                                         \
-			break;                                                    \
-		init_wait_entry(&__we, false);                                    \
-		for (;;) {                                                        \
-			prepare_to_wait(&(wq), &__we, TASK_UNINTERRUPTIBLE);      \
-			if (cond)                                                 \
-				break;                                            \
-			schedule();                                               \
-		}                                                                 \
-		finish_wait(&(wq), &__we);                                        \
+#define wait_event(wq, cond)                                                 \
+	do {                                                                 \
+		struct wait_queue_entry __we;                                \
+		if (cond)                                                    \
+			break;                                               \
+		init_wait_entry(&__we, false);                               \
+		for (;;) {                                                   \
+			prepare_to_wait(&(wq), &__we, TASK_UNINTERRUPTIBLE); \
+			if (cond)                                            \
+				break;                                       \
+			schedule();                                          \
+		}                                                            \
+		finish_wait(&(wq), &__we);                                   \
 	} while (0)
 
 /*
  * As wait_event, for at most ms milliseconds. Evaluates to true if cond became true (it is
  * tested one last time at the deadline), false on timeout.
  */
-#define wait_event_timeout(wq, cond, ms)                                               \
-	({                                                                             \
-		bool __ok = (cond);                                                    \
-		if (!__ok) {                                                           \
-			struct wait_queue_entry __we;                                  \
-			uint64_t __dl = sched_clock_ns() + (uint64_t)(ms) * 1000000ULL; \
-			init_wait_entry(&__we, false);                                 \
-			for (;;) {                                                     \
-				prepare_to_wait(&(wq), &__we, TASK_UNINTERRUPTIBLE);   \
-				if ((__ok = (cond)))                                   \
-					break;                                         \
-				if (sched_clock_ns() >= __dl)                          \
-					break;                                         \
-				schedule_timeout_until(__dl);                          \
-			}                                                              \
-			finish_wait(&(wq), &__we);                                     \
-			if (!__ok)                                                     \
-				__ok = (cond);                                         \
-		}                                                                      \
-		__ok;                                                                  \
+#define wait_event_timeout(wq, cond, ms)                                              \
+	({                                                                            \
+		bool __ok = (cond);                                                   \
+		if (!__ok) {                                                          \
+			struct wait_queue_entry __we;                                 \
+			uint64_t __dl = sched_clock_ns() + (uint64_t)(ms)*1000000ULL; \
+			init_wait_entry(&__we, false);                                \
+			for (;;) {                                                    \
+				prepare_to_wait(&(wq), &__we, TASK_UNINTERRUPTIBLE);  \
+				if ((__ok = (cond)))                                  \
+					break;                                        \
+				if (sched_clock_ns() >= __dl)                         \
+					break;                                        \
+				schedule_timeout_until(__dl);                         \
+			}                                                             \
+			finish_wait(&(wq), &__we);                                    \
+			if (!__ok)                                                    \
+				__ok = (cond);                                        \
+		}                                                                     \
+		__ok;                                                                 \
 	})
 
 /*
@@ -137,8 +143,8 @@ uint64_t sched_clock_ns(void);
  * event if nobody waits); complete_all() lets every present and future waiter through.
  */
 struct completion {
-	unsigned int done;           /* events not yet consumed; UINT_MAX after complete_all; wq.lock */
-	struct wait_queue_head wq;   /* exclusive waiters */
+	unsigned int done; /* events not yet consumed; UINT_MAX after complete_all; wq.lock */
+	struct wait_queue_head wq; /* exclusive waiters */
 };
 
 #define COMPLETION_DONE_ALL 0xffffffffu

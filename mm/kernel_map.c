@@ -28,11 +28,11 @@
 #define MSR_PAT 0x277
 /* PAT entry 1 (selected by PWT alone) becomes write-combining; the rest keep reset values. */
 #define PAT_VALUE 0x0007040600070106UL
-#define CR4_SMEP (1UL << 20)
-#define CR4_SMAP (1UL << 21)
+#define CR4_SMEP  (1UL << 20)
+#define CR4_SMAP  (1UL << 21)
 
-static uint64_t *kernel_pml4;  /* written at boot only */
-static uint64_t nx_bit;        /* _PAGE_NX if the CPU has it, else 0 */
+static uint64_t *kernel_pml4; /* written at boot only */
+static uint64_t nx_bit;	      /* _PAGE_NX if the CPU has it, else 0 */
 static bool use_1g_pages;
 
 /* Guards page-table changes of the direct map after boot (kernel_map_phys). */
@@ -224,9 +224,9 @@ void kernel_map_init(void)
 void *kernel_map_phys(uint64_t phys, uint64_t len, enum kmap_cache cache)
 {
 	uint64_t start = ALIGN_DOWN(phys, PAGE_SIZE), end, flags, irq;
-	uint64_t cache_bits = cache == KMAP_UC ? (_PAGE_PCD | _PAGE_PWT)
-			    : cache == KMAP_WC ? _PAGE_PWT
-					       : 0;
+	uint64_t cache_bits = cache == KMAP_UC	 ? (_PAGE_PCD | _PAGE_PWT)
+			      : cache == KMAP_WC ? _PAGE_PWT
+						 : 0;
 
 	if (len == 0 || phys + len < phys || phys + len > DIRECT_MAP_MAX)
 		return NULL;
@@ -266,7 +266,7 @@ uint64_t kernel_lookup(uint64_t va, unsigned int *level)
 	if (!kernel_pml4)
 		return 0; /* still on the boot tables */
 	e = kernel_pml4[pgd_index(va)];
-	const unsigned int shifts[] = { PUD_SHIFT, PMD_SHIFT, 12 };
+	const unsigned int shifts[] = {PUD_SHIFT, PMD_SHIFT, 12};
 
 	if (!(e & _PAGE_PRESENT))
 		return 0;
@@ -285,7 +285,7 @@ uint64_t kernel_lookup(uint64_t va, unsigned int *level)
 
 static int wx_walk(const uint64_t *table, int level, uint64_t va_base, bool verbose)
 {
-	static const unsigned int shift[] = { 12, PMD_SHIFT, PUD_SHIFT, PGDIR_SHIFT };
+	static const unsigned int shift[] = {12, PMD_SHIFT, PUD_SHIFT, PGDIR_SHIFT};
 	int bad = 0;
 
 	for (int i = 0; i < PTRS_PER_TABLE; i++) {

@@ -10,9 +10,9 @@
 /* Virtual regions beyond those in arch/x86_64/layout.h. One PML4 slot (512 GiB) each. */
 #define KSTACK_AREA_BASE 0xffffc90000000000UL
 #define KSTACK_AREA_SIZE (1UL << 30)
-#define KSTACK_PAGES 4 /* 16 KiB of stack */
+#define KSTACK_PAGES	 4			       /* 16 KiB of stack */
 #define KSTACK_SLOT_SIZE ((KSTACK_PAGES + 1) * 4096UL) /* + one guard page below */
-#define KSTACK_SIZE (KSTACK_PAGES * 4096UL)
+#define KSTACK_SIZE	 (KSTACK_PAGES * 4096UL)
 
 /*
  * Builds the final kernel page tables and switches CR3 to them: direct map of every RAM

@@ -13,29 +13,29 @@
 struct kmem_cache;
 
 /* page->flags bits. Set at allocation or free, under the lock that owns the page then. */
-#define PG_reserved (1U << 0) /* never in the allocator: firmware, kernel image, holes */
-#define PG_buddy (1U << 1)    /* free, heading a block of 2^order pages on a buddy free list */
-#define PG_pcp (1U << 2)      /* free, on a per-CPU order-0 list */
-#define PG_slab (1U << 3)     /* backs slab objects; page->slab is valid */
+#define PG_reserved  (1U << 0) /* never in the allocator: firmware, kernel image, holes */
+#define PG_buddy     (1U << 1) /* free, heading a block of 2^order pages on a buddy free list */
+#define PG_pcp	     (1U << 2) /* free, on a per-CPU order-0 list */
+#define PG_slab	     (1U << 3) /* backs slab objects; page->slab is valid */
 #define PG_pagetable (1U << 4) /* a page-table page; page->pt is valid */
 #define PG_allocated (1U << 5) /* heads a block the page allocator handed out (page->order) */
 
 /* What an allocated page is used for, for accounting (mm/page_alloc.c counts per node). */
 enum page_purpose {
 	PAGE_FREE = 0,
-	PAGE_KERNEL,    /* kernel data, stacks, bootmem */
+	PAGE_KERNEL,	/* kernel data, stacks, bootmem */
 	PAGE_PAGETABLE, /* page-table pages */
-	PAGE_SLAB,      /* slab caches and kmalloc */
+	PAGE_SLAB,	/* slab caches and kmalloc */
 	PAGE_USER_ANON, /* anonymous user memory */
 	PAGE_PURPOSES,
 };
 
 struct page {
-	uint32_t flags;   /* PG_* bits; see above */
+	uint32_t flags;	  /* PG_* bits; see above */
 	int32_t refcount; /* atomic; 0 while free */
-	uint8_t order;    /* PG_buddy: order of the free block; allocated: order it was given at */
+	uint8_t order;	  /* PG_buddy: order of the free block; allocated: order it was given at */
 	uint8_t purpose;  /* enum page_purpose; written by the allocator at alloc/free */
-	uint16_t node;    /* NUMA node; fixed at boot */
+	uint16_t node;	  /* NUMA node; fixed at boot */
 	/* Section number (mm/sparse.c), fixed at boot: page_to_pfn() is O(1) because of it. */
 	uint32_t section;
 	union {
@@ -47,9 +47,9 @@ struct page {
 		/* Slab pages (PG_slab): guarded by the owning cache's node lock. */
 		struct {
 			struct kmem_cache *cache; /* owner */
-			void *freelist;           /* first free object in this slab */
-			uint32_t inuse;           /* objects handed out */
-			uint32_t objects;         /* objects the slab holds */
+			void *freelist;		  /* first free object in this slab */
+			uint32_t inuse;		  /* objects handed out */
+			uint32_t objects;	  /* objects the slab holds */
 		} slab;
 		/* Page-table pages (PG_pagetable): the PTE lock of the VM issue lives here. */
 		struct {

@@ -437,8 +437,7 @@ static void prep_new_block(struct page *p, unsigned int order, unsigned int purp
 }
 
 /* nid itself with __GFP_THISNODE, else its fallback list, nearest node first. */
-static struct page *alloc_from_nodes(int nid, unsigned int order, unsigned int purpose,
-				     gfp_t gfp)
+static struct page *alloc_from_nodes(int nid, unsigned int order, unsigned int purpose, gfp_t gfp)
 {
 	struct page *p = NULL;
 
@@ -1036,9 +1035,9 @@ static void page_alloc_bench_rounds(int rounds)
 struct pa_bench_all {
 	gfp_t gfp;
 	int rounds;
-	int arrived;                /* threads at the start line; atomic */
-	int go;                     /* released; written once */
-	uint64_t cycles[MAX_CPUS];  /* result per CPU; each written by its own thread */
+	int arrived;		   /* threads at the start line; atomic */
+	int go;			   /* released; written once */
+	uint64_t cycles[MAX_CPUS]; /* result per CPU; each written by its own thread */
 };
 
 static int pa_bench_thread(void *arg)
@@ -1091,8 +1090,8 @@ void page_alloc_bench(void)
 		const char *name;
 		gfp_t gfp;
 	} rows[] = {
-		{ "order 0, per-CPU lists", GFP_KERNEL },
-		{ "order 0, node lock only (__GFP_NOPCP)", GFP_KERNEL | __GFP_NOPCP },
+		{"order 0, per-CPU lists", GFP_KERNEL},
+		{"order 0, node lock only (__GFP_NOPCP)", GFP_KERNEL | __GFP_NOPCP},
 	};
 	const int rounds = 20000;
 
@@ -1354,7 +1353,8 @@ KTEST(page_alloc_across_nodes)
 			free_pages(p, 0);
 	}
 	if (online < 2) {
-		pr_info("# one NUMA node: cross-node fallback not exercised (make test boots two)\n");
+		pr_info("# one NUMA node: cross-node fallback not exercised (make test boots "
+			"two)\n");
 		return;
 	}
 	drain_all_pages();

@@ -54,8 +54,8 @@ void cpu_identify(void)
 	}
 	if (c->max_ext_leaf >= 0x80000004) {
 		for (uint32_t i = 0; i < 3; i++)
-			cpuid(0x80000002 + i, 0, &words[i * 4], &words[i * 4 + 1], &words[i * 4 + 2],
-			      &words[i * 4 + 3]);
+			cpuid(0x80000002 + i, 0, &words[i * 4], &words[i * 4 + 1],
+			      &words[i * 4 + 2], &words[i * 4 + 3]);
 		memcpy(c->model, words, 48);
 		c->model[48] = '\0';
 		model = c->model;

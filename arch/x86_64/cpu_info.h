@@ -6,7 +6,7 @@
 
 struct cpu_info {
 	char vendor[13];
-	char model[49];  /* brand string, leading spaces removed */
+	char model[49]; /* brand string, leading spaces removed */
 	uint32_t family, model_id, stepping;
 	uint32_t max_leaf, max_ext_leaf;
 	bool has_nx, has_pge, has_pdpe1gb, has_smep, has_smap, has_pcid, has_invpcid;

@@ -20,14 +20,14 @@ static uint64_t seg_desc(uint8_t access, uint8_t flags)
 	return 0xffffULL | (0xfULL << 48) | ((uint64_t)access << 40) | ((uint64_t)flags << 52);
 }
 
-#define ACC_PRESENT 0x80
-#define ACC_DPL3 0x60
-#define ACC_CODE_DATA 0x10 /* S: not a system segment */
-#define ACC_CODE 0x0a /* execute/read */
-#define ACC_DATA 0x02 /* read/write */
-#define FLAG_G 0x8
-#define FLAG_DB 0x4
-#define FLAG_L 0x2
+#define ACC_PRESENT	   0x80
+#define ACC_DPL3	   0x60
+#define ACC_CODE_DATA	   0x10 /* S: not a system segment */
+#define ACC_CODE	   0x0a /* execute/read */
+#define ACC_DATA	   0x02 /* read/write */
+#define FLAG_G		   0x8
+#define FLAG_DB		   0x4
+#define FLAG_L		   0x2
 #define TSS_TYPE_AVAILABLE 0x9 /* 64-bit TSS, not busy */
 
 /* The two-slot system descriptor that points at the TSS. */
@@ -47,7 +47,7 @@ static void load_tables(struct cpu_tables *t)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed gdtr = { sizeof(t->gdt) - 1, (uint64_t)t->gdt };
+	} __packed gdtr = {sizeof(t->gdt) - 1, (uint64_t)t->gdt};
 
 	__asm__ __volatile__("lgdt %0" ::"m"(gdtr) : "memory");
 	/* A far return is the only way to reload CS in long mode. */

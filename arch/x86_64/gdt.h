@@ -13,17 +13,17 @@
  */
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10
-#define GDT_USER_DS 0x1b /* index 3, RPL 3 */
-#define GDT_USER_CS 0x23 /* index 4, RPL 3 */
-#define GDT_TSS 0x28 /* indices 5 and 6: a system descriptor is 16 bytes */
-#define GDT_ENTRIES 7
+#define GDT_USER_DS   0x1b /* index 3, RPL 3 */
+#define GDT_USER_CS   0x23 /* index 4, RPL 3 */
+#define GDT_TSS	      0x28 /* indices 5 and 6: a system descriptor is 16 bytes */
+#define GDT_ENTRIES   7
 
 /* IST slots (1-based, as the IDT gate's IST field counts them). */
-#define IST_DOUBLE_FAULT 1
-#define IST_NMI 2
+#define IST_DOUBLE_FAULT  1
+#define IST_NMI		  2
 #define IST_MACHINE_CHECK 3
-#define IST_COUNT 3
-#define IST_STACK_SIZE (16 * 1024)
+#define IST_COUNT	  3
+#define IST_STACK_SIZE	  (16 * 1024)
 
 /* The 64-bit task-state segment: only stack pointers matter in long mode. */
 struct tss {

@@ -10,7 +10,7 @@
 struct idt_gate {
 	uint16_t offset_lo;
 	uint16_t selector;
-	uint8_t ist; /* bits 0-2: IST slot, 0 = stay on the current stack */
+	uint8_t ist;	   /* bits 0-2: IST slot, 0 = stay on the current stack */
 	uint8_t type_attr; /* P, DPL, type */
 	uint16_t offset_mid;
 	uint32_t offset_hi;
@@ -18,7 +18,7 @@ struct idt_gate {
 } __packed;
 
 #define GATE_PRESENT 0x80
-#define GATE_DPL3 0x60
+#define GATE_DPL3    0x60
 /* Interrupt gate (not trap gate): the CPU clears IF, so no interrupt nests before we decide. */
 #define GATE_INTERRUPT 0x0e
 
@@ -58,7 +58,7 @@ void idt_load(void)
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __packed idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	} __packed idtr = {sizeof(idt) - 1, (uint64_t)idt};
 
 	__asm__ __volatile__("lidt %0" ::"m"(idtr) : "memory");
 }

@@ -11,13 +11,13 @@
 
 #include "kernel/compiler.h"
 
-#define KERNEL_VMA 0xffffffff80000000UL
-#define KERNEL_PHYS 0x200000UL
+#define KERNEL_VMA	0xffffffff80000000UL
+#define KERNEL_PHYS	0x200000UL
 #define DIRECT_MAP_BASE 0xffff800000000000UL
 /* What boot/entry.asm maps of the direct map before the memory issue's allocator takes over. */
 #define BOOT_DIRECT_MAP_SIZE (4UL << 30)
-#define PAGE_SIZE 4096UL
-#define PAGE_SHIFT 12
+#define PAGE_SIZE	     4096UL
+#define PAGE_SHIFT	     12
 
 static inline void *phys_to_virt(uint64_t phys)
 {

@@ -9,26 +9,26 @@
 
 #include "kernel/compiler.h"
 
-#define _PAGE_PRESENT (1UL << 0)
-#define _PAGE_RW (1UL << 1)
-#define _PAGE_USER (1UL << 2)
-#define _PAGE_PWT (1UL << 3) /* with PAT programmed by kernel_map.c: write-combining */
-#define _PAGE_PCD (1UL << 4)
+#define _PAGE_PRESENT  (1UL << 0)
+#define _PAGE_RW       (1UL << 1)
+#define _PAGE_USER     (1UL << 2)
+#define _PAGE_PWT      (1UL << 3) /* with PAT programmed by kernel_map.c: write-combining */
+#define _PAGE_PCD      (1UL << 4)
 #define _PAGE_ACCESSED (1UL << 5)
-#define _PAGE_DIRTY (1UL << 6)
-#define _PAGE_PSE (1UL << 7) /* large page in a PUD or PMD entry */
-#define _PAGE_GLOBAL (1UL << 8)
-#define _PAGE_NX (1UL << 63)
+#define _PAGE_DIRTY    (1UL << 6)
+#define _PAGE_PSE      (1UL << 7) /* large page in a PUD or PMD entry */
+#define _PAGE_GLOBAL   (1UL << 8)
+#define _PAGE_NX       (1UL << 63)
 
 /* Physical address bits of an entry (bits 12..51). Large pages use the same mask. */
 #define PTE_ADDR_MASK 0x000ffffffffff000UL
 
-#define PGDIR_SHIFT 39
-#define PUD_SHIFT 30
-#define PMD_SHIFT 21
+#define PGDIR_SHIFT    39
+#define PUD_SHIFT      30
+#define PMD_SHIFT      21
 #define PTRS_PER_TABLE 512
-#define PUD_SIZE (1UL << PUD_SHIFT)
-#define PMD_SIZE (1UL << PMD_SHIFT)
+#define PUD_SIZE       (1UL << PUD_SHIFT)
+#define PMD_SIZE       (1UL << PMD_SHIFT)
 
 static inline unsigned int pgd_index(uint64_t va)
 {

@@ -11,20 +11,20 @@
 #include "kernel/compiler.h"
 #include "kernel/percpu.h"
 
-#define MAX_IOAPICS 8
-#define MAX_IRQ_OVERRIDES 32
-#define MAX_LAPIC_NMIS 16
+#define MAX_IOAPICS	       8
+#define MAX_IRQ_OVERRIDES      32
+#define MAX_LAPIC_NMIS	       16
 #define MAX_NUMA_MEMORY_RANGES 32
 
 struct platform_cpu {
 	uint32_t apic_id;  /* local APIC ID (x2APIC IDs may exceed 255) */
 	uint32_t acpi_uid; /* ACPI processor UID, to match LAPIC NMI entries */
-	int node;          /* NUMA node from SRAT, 0 without one */
+	int node;	   /* NUMA node from SRAT, 0 without one */
 };
 
 struct platform_ioapic {
 	uint8_t id;
-	uint64_t phys;     /* MMIO base */
+	uint64_t phys;	   /* MMIO base */
 	uint32_t gsi_base; /* first global system interrupt it serves */
 	uint16_t nr_redir; /* redirection entries (its version register); 0: not read yet */
 };
@@ -38,7 +38,7 @@ struct platform_override {
 
 struct platform_lapic_nmi {
 	uint32_t acpi_uid; /* 0xffffffff: all processors */
-	uint8_t lint;      /* LINT0 or LINT1 */
+	uint8_t lint;	   /* LINT0 or LINT1 */
 	uint16_t flags;
 };
 
@@ -48,10 +48,10 @@ struct platform_numa_range {
 };
 
 struct platform_info {
-	bool acpi_ok;       /* false: defaults below were used */
+	bool acpi_ok;	     /* false: defaults below were used */
 	uint64_t lapic_phys; /* 0xfee00000 unless the MADT overrides it */
-	bool has_8259;      /* MADT PCAT_COMPAT: legacy PICs present, must be masked */
-	int ncpus;          /* usable CPUs; cpus[0] is the boot CPU */
+	bool has_8259;	     /* MADT PCAT_COMPAT: legacy PICs present, must be masked */
+	int ncpus;	     /* usable CPUs; cpus[0] is the boot CPU */
 	struct platform_cpu cpus[MAX_CPUS];
 	int nioapics;
 	struct platform_ioapic ioapics[MAX_IOAPICS];
@@ -60,14 +60,14 @@ struct platform_info {
 	int nnmis;
 	struct platform_lapic_nmi nmis[MAX_LAPIC_NMIS];
 	uint64_t hpet_phys; /* 0: no HPET */
-	int nnodes;         /* NUMA nodes (1 without SRAT) */
+	int nnodes;	    /* NUMA nodes (1 without SRAT) */
 	int nranges;
 	struct platform_numa_range ranges[MAX_NUMA_MEMORY_RANGES];
 	uint8_t distance[MAX_NUMNODES][MAX_NUMNODES]; /* SLIT; 10 local, 20 remote by default */
 	uint32_t node_pxm[MAX_NUMNODES]; /* ACPI proximity domain behind each dense node id */
-	bool has_srat;      /* the NUMA layout came from a usable SRAT */
-	bool has_slit;      /* the distances came from a usable SLIT */
-	int ncpus_ignored;  /* MADT CPUs not used: disabled, hot-pluggable, over MAX_CPUS, bad */
+	bool has_srat;			 /* the NUMA layout came from a usable SRAT */
+	bool has_slit;			 /* the distances came from a usable SLIT */
+	int ncpus_ignored; /* MADT CPUs not used: disabled, hot-pluggable, over MAX_CPUS, bad */
 };
 
 extern struct platform_info platform;

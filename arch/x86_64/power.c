@@ -10,10 +10,10 @@
 #include "kernel/printk.h"
 
 #define QEMU_DEBUG_EXIT_PORT 0xf4
-#define QEMU_EXIT_PASS 0x10
-#define QEMU_EXIT_FAIL 0x11
-#define FW_CFG_PORT_SEL 0x510
-#define FW_CFG_PORT_DATA 0x511
+#define QEMU_EXIT_PASS	     0x10
+#define QEMU_EXIT_FAIL	     0x11
+#define FW_CFG_PORT_SEL	     0x510
+#define FW_CFG_PORT_DATA     0x511
 
 static bool running_under_qemu(void)
 {
@@ -30,7 +30,8 @@ void machine_exit(int status)
 	local_irq_disable();
 	pr_info("augur: %s, powering off\n", status == EXIT_SUCCESS ? "success" : "FAILURE");
 	if (running_under_qemu())
-		outb(QEMU_DEBUG_EXIT_PORT, status == EXIT_SUCCESS ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
+		outb(QEMU_DEBUG_EXIT_PORT,
+		     status == EXIT_SUCCESS ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
 	/* Still here: no debug-exit device (QEMU started by hand), or real hardware. */
 	acpi_power_off();
 	pr_emerg("augur: power-off failed; halted. It is now safe to turn off the machine.\n");

@@ -8,14 +8,14 @@
 #include "arch/x86_64/cpu.h"
 #include "kernel/printk.h"
 
-#define COM1 0x3f8
-#define UART_THR 0 /* transmit holding register (DLAB=0) */
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define UART_SCR 7
+#define COM1	      0x3f8
+#define UART_THR      0 /* transmit holding register (DLAB=0) */
+#define UART_IER      1
+#define UART_FCR      2
+#define UART_LCR      3
+#define UART_MCR      4
+#define UART_LSR      5
+#define UART_SCR      7
 #define LSR_THR_EMPTY 0x20
 #define TX_WAIT_LIMIT 100000
 
@@ -59,12 +59,12 @@ bool serial_init(void)
 	if (inb(COM1 + UART_SCR) != 0x5a)
 		return false;
 
-	outb(COM1 + UART_IER, 0x00);   /* polled: no interrupts yet */
-	outb(COM1 + UART_LCR, 0x80);   /* DLAB on to set the divisor */
-	outb(COM1 + UART_THR, 1);      /* divisor 1: 115200 baud */
+	outb(COM1 + UART_IER, 0x00); /* polled: no interrupts yet */
+	outb(COM1 + UART_LCR, 0x80); /* DLAB on to set the divisor */
+	outb(COM1 + UART_THR, 1);    /* divisor 1: 115200 baud */
 	outb(COM1 + UART_IER, 0);
-	outb(COM1 + UART_LCR, 0x03);   /* 8 bits, no parity, one stop bit, DLAB off */
-	outb(COM1 + UART_FCR, 0xc7);   /* FIFOs on and cleared, 14-byte threshold */
+	outb(COM1 + UART_LCR, 0x03); /* 8 bits, no parity, one stop bit, DLAB off */
+	outb(COM1 + UART_FCR, 0xc7); /* FIFOs on and cleared, 14-byte threshold */
 
 	/* Loopback test: a byte sent must come back, or this is not a working 16550. */
 	outb(COM1 + UART_MCR, 0x1e);
@@ -73,7 +73,7 @@ bool serial_init(void)
 		;
 	if (inb(COM1 + UART_THR) != 0xae)
 		return false;
-	outb(COM1 + UART_MCR, 0x0f);   /* normal operation: DTR, RTS, OUT1, OUT2 */
+	outb(COM1 + UART_MCR, 0x0f); /* normal operation: DTR, RTS, OUT1, OUT2 */
 
 	serial_present = true;
 	console_register(&serial_console);

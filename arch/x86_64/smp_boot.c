@@ -26,7 +26,7 @@
 
 #define MSR_EFER 0xc0000080
 #define EFER_LMA (1UL << 10) /* read-only status: never written */
-#define MSR_PAT 0x277
+#define MSR_PAT	 0x277
 
 /*
  * The low area: the trampoline page and, right after it, the temporary page tables the AP
@@ -37,17 +37,17 @@
  * BIOS data area, below the EBDA, and never handed out since the memory map keeps all of low
  * memory away from the allocators.
  */
-#define LOW_AREA_PAGES 5
+#define LOW_AREA_PAGES	   5
 #define LOW_AREA_PREFERRED 0x8000UL
-#define LOW_AREA_LIMIT 0x9f000UL /* below the EBDA and the VGA hole */
+#define LOW_AREA_LIMIT	   0x9f000UL /* below the EBDA and the VGA hole */
 
-#define AP_WAKE_TIMEOUT_NS 1000000000ULL   /* until the AP shows up in the trampoline */
+#define AP_WAKE_TIMEOUT_NS   1000000000ULL /* until the AP shows up in the trampoline */
 #define AP_ONLINE_TIMEOUT_NS 5000000000ULL /* from then until it is online (TCG is slow) */
 
 /* Layout of the parameter block at trampoline_params; keep in step with trampoline.asm. */
 struct trampoline_params {
 	uint32_t claimed; /* 0 free, 1 claimed by the AP, 2 locked out by the boot CPU */
-	uint8_t stage;    /* 1 real mode, 2 protected mode, 3 long mode */
+	uint8_t stage;	  /* 1 real mode, 2 protected mode, 3 long mode */
 	uint8_t pad[3];
 	uint32_t temp_cr3;
 	uint32_t cr0;
@@ -74,10 +74,10 @@ static struct {
 static struct cpu_tables *ap_tables[MAX_CPUS];
 static uint64_t ap_stacks[MAX_CPUS];
 static uint32_t ap_apic_ids[MAX_CPUS]; /* what the firmware says the AP's APIC ID is */
-static int smp_skipped; /* CPUs the firmware listed that did not start */
+static int smp_skipped;		       /* CPUs the firmware listed that did not start */
 
-static uint64_t low_phys;           /* physical base of the low area */
-static uint8_t *low_virt;           /* the same, through the direct map */
+static uint64_t low_phys;	     /* physical base of the low area */
+static uint8_t *low_virt;	     /* the same, through the direct map */
 static struct trampoline_params *tp; /* the parameter block inside low_virt */
 
 static bool low_page_free(uint64_t phys)
@@ -102,9 +102,10 @@ static bool low_area_setup(void)
 	uint64_t size = trampoline_end - trampoline_start;
 	uint64_t base = LOW_AREA_PREFERRED;
 
-	if (size > PAGE_SIZE || trampoline_params_end - trampoline_params !=
-					sizeof(struct trampoline_params)) {
-		pr_err("SMP: trampoline blob is malformed (%llu bytes)\n", (unsigned long long)size);
+	if (size > PAGE_SIZE ||
+	    trampoline_params_end - trampoline_params != sizeof(struct trampoline_params)) {
+		pr_err("SMP: trampoline blob is malformed (%llu bytes)\n",
+		       (unsigned long long)size);
 		return false;
 	}
 	while (!low_area_free(base)) {
@@ -183,8 +184,9 @@ static bool cpu_is_online(int cpu)
 static const char *stage_name(uint8_t stage)
 {
 	static const char *const names[] = {
-		"never ran the trampoline", "stopped in real mode", "stopped in protected mode",
-		"stopped in long mode before reaching ap_main()", "stopped in ap_main()",
+		"never ran the trampoline",  "stopped in real mode",
+		"stopped in protected mode", "stopped in long mode before reaching ap_main()",
+		"stopped in ap_main()",
 	};
 
 	return stage < ARRAY_SIZE(names) ? names[stage] : "stopped at an unknown point";
@@ -205,7 +207,8 @@ static bool start_ap(int cpu, int index)
 	percpu_areas[cpu].node = pc->node;
 	ap_apic_ids[cpu] = pc->apic_id;
 	if (!ap_alloc(cpu, pc->node)) {
-		pr_err("SMP: CPU %d (APIC ID %u): out of memory for its stack and tables; skipped\n",
+		pr_err("SMP: CPU %d (APIC ID %u): out of memory for its stack and tables; "
+		       "skipped\n",
 		       index, pc->apic_id);
 		return false;
 	}
@@ -230,7 +233,8 @@ static bool start_ap(int cpu, int index)
 	start = ktime_ns();
 	while (!cpu_is_online(cpu)) {
 		if (ktime_ns() - start > limit) {
-			/* Late but alive: it is on its way, so give it the slow-emulator allowance. */
+			/* Late but alive: it is on its way, so give it the slow-emulator allowance.
+			 */
 			if (!extended && __atomic_load_n(&tp->claimed, __ATOMIC_ACQUIRE) == 1) {
 				extended = true;
 				limit += AP_ONLINE_TIMEOUT_NS;
@@ -274,8 +278,8 @@ void smp_boot_aps(void)
 	__atomic_fetch_or(&cpu_online_mask, 1UL, __ATOMIC_SEQ_CST);
 
 	if (platform.ncpus > 1 && platform.cpus[0].apic_id != this_cpu()->apic_id)
-		pr_warn("SMP: boot CPU has APIC ID %u, the firmware says %u\n",
-			this_cpu()->apic_id, platform.cpus[0].apic_id);
+		pr_warn("SMP: boot CPU has APIC ID %u, the firmware says %u\n", this_cpu()->apic_id,
+			platform.cpus[0].apic_id);
 	bsp_state.cr4 = read_cr4();
 	bsp_state.pat = rdmsr(MSR_PAT);
 

@@ -16,21 +16,21 @@ struct trap_frame {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define VEC_DIVIDE_ERROR 0
-#define VEC_NMI 2
-#define VEC_BREAKPOINT 3
-#define VEC_INVALID_OPCODE 6
-#define VEC_DOUBLE_FAULT 8
+#define VEC_DIVIDE_ERROR       0
+#define VEC_NMI		       2
+#define VEC_BREAKPOINT	       3
+#define VEC_INVALID_OPCODE     6
+#define VEC_DOUBLE_FAULT       8
 #define VEC_GENERAL_PROTECTION 13
-#define VEC_PAGE_FAULT 14
-#define VEC_MACHINE_CHECK 18
+#define VEC_PAGE_FAULT	       14
+#define VEC_MACHINE_CHECK      18
 
 /* #PF error-code bits */
 #define PF_PRESENT (1U << 0) /* protection violation (else: page not present) */
-#define PF_WRITE (1U << 1)
-#define PF_USER (1U << 2)
-#define PF_RSVD (1U << 3) /* reserved bit set in a paging entry */
-#define PF_INSTR (1U << 4) /* instruction fetch */
+#define PF_WRITE   (1U << 1)
+#define PF_USER	   (1U << 2)
+#define PF_RSVD	   (1U << 3) /* reserved bit set in a paging entry */
+#define PF_INSTR   (1U << 4) /* instruction fetch */
 
 /* Loads this CPU's GDT, TSS (with IST stacks for #DF, NMI and #MC) and the IDT. */
 void traps_init(void);

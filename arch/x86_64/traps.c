@@ -47,7 +47,7 @@ static const char *const exception_names[32] = {
 
 static const char *const exception_mnemonics[32] = {
 	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF9", "#TS",
-	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE",  "#CP",
 	"#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
 };
 
@@ -108,8 +108,8 @@ void dump_registers(const struct trap_frame *f)
 			 (unsigned long long)f->vector,
 			 f->vector < 32 ? exception_mnemonics[f->vector] : "IRQ",
 			 exception_name(f->vector), (unsigned long long)f->error_code);
-	pr_emerg("RIP: %04llx:%016llx %s\n", (unsigned long long)f->cs,
-		 (unsigned long long)f->rip, sym);
+	pr_emerg("RIP: %04llx:%016llx %s\n", (unsigned long long)f->cs, (unsigned long long)f->rip,
+		 sym);
 	pr_emerg("RSP: %04llx:%016llx RFLAGS: %08llx\n", (unsigned long long)f->ss,
 		 (unsigned long long)f->rsp, (unsigned long long)f->rflags);
 	pr_emerg("RAX: %016llx RBX: %016llx RCX: %016llx\n", (unsigned long long)f->rax,
@@ -142,7 +142,7 @@ static void decode_pf_error(char *buf, size_t size, uint64_t err)
 /* #TS, #NP, #SS and #GP push a selector error code: which descriptor the CPU choked on. */
 static void decode_selector_error(char *buf, size_t size, uint64_t err)
 {
-	static const char *const tables[4] = { "GDT", "IDT", "LDT", "IDT" };
+	static const char *const tables[4] = {"GDT", "IDT", "LDT", "IDT"};
 
 	if (err == 0) {
 		buf[0] = '\0';
@@ -196,11 +196,13 @@ static void __noreturn double_fault(struct trap_frame *f, uint64_t cr2)
 			   "Double fault (#DF): kernel stack overflow\n"
 			   "  RSP %016llx, CR2 %016llx (%s stack's guard page)",
 			   (unsigned long long)f->rsp, (unsigned long long)cr2,
-			   f->rsp >= KSTACK_AREA_BASE && f->rsp < KSTACK_AREA_BASE + KSTACK_AREA_SIZE
+			   f->rsp >= KSTACK_AREA_BASE &&
+					   f->rsp < KSTACK_AREA_BASE + KSTACK_AREA_SIZE
 				   ? "a kernel thread"
 				   : "the boot");
-	panic_trap(f, "Double fault (#DF): an exception while delivering an exception\n"
-		      "  RSP %016llx, CR2 %016llx",
+	panic_trap(f,
+		   "Double fault (#DF): an exception while delivering an exception\n"
+		   "  RSP %016llx, CR2 %016llx",
 		   (unsigned long long)f->rsp, (unsigned long long)cr2);
 }
 

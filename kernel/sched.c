@@ -275,21 +275,31 @@ void sched_finish_switch(void)
 		complete_all(&prev->exited); /* the joiner may free prev once this returns */
 }
 
-static void migrate_off(struct thread *t)
+/*
+ * Puts t, runnable and on no queue, on the run queue of a CPU its affinity allows. Called
+ * with t->pi_lock and src->lock (t's old queue) held; returns with src->lock released.
+ * Nothing else enqueues a runnable thread that is on no queue while pi_lock is held.
+ */
+static void requeue_elsewhere(struct runqueue *src, struct thread *t)
 {
-	uint64_t flags = spin_lock_irqsave(&t->pi_lock);
-	struct runqueue *src = lock_thread_rq(t), *dst;
+	struct runqueue *dst;
 	int cpu;
 
 	spin_unlock(&src->lock);
 	cpu = select_cpu(t, false);
 	dst = &runqueues[cpu];
 	double_rq_lock(src, dst);
-	/* Nothing else enqueues a runnable thread that is on no queue (pi_lock held). */
 	WRITE_ONCE(t->cpu, cpu);
 	enqueue(dst, t);
 	kick_idle(dst);
 	double_rq_unlock(src, dst);
+}
+
+static void migrate_off(struct thread *t)
+{
+	uint64_t flags = spin_lock_irqsave(&t->pi_lock);
+
+	requeue_elsewhere(lock_thread_rq(t), t);
 	spin_unlock_irqrestore(&t->pi_lock, flags);
 }
 
@@ -458,18 +468,8 @@ int sched_setaffinity(struct thread *t, uint64_t mask)
 	}
 	if (t->queued) {
 		/* Waiting on a queue it may no longer use: move it now. */
-		struct runqueue *dst;
-		int cpu;
-
 		dequeue(rq, t);
-		spin_unlock(&rq->lock);
-		cpu = select_cpu(t, false);
-		dst = &runqueues[cpu];
-		double_rq_lock(rq, dst);
-		WRITE_ONCE(t->cpu, cpu);
-		enqueue(dst, t);
-		kick_idle(dst);
-		double_rq_unlock(rq, dst);
+		requeue_elsewhere(rq, t);
 	} else if (rq->curr == t) {
 		/* Running: it moves when it next leaves the CPU; make that soon. */
 		int cpu = rq->cpu;

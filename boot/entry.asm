@@ -23,7 +23,7 @@ DIRECT_MAP_PDS  equ 4                   ; 4 page directories map 4 GiB
 
 extern kmain
 extern _kernel_start, _text_end, _rodata_end, _kernel_end, _bss_start, _bss_end
-global _start32, boot_pml4, boot_stack_guard, boot_stack_top, boot_nx_supported
+global _start32, boot_stack_guard, boot_stack_top
 
 section .boot.text
 bits 32
@@ -65,7 +65,6 @@ _start32:
 	test edx, 1 << 20               ; NX: only then may bit 63 be set in an entry
 	jz .no_nx
 	mov eax, 0x80000000
-	mov byte [boot_nx_supported - KERNEL_VMA], 1
 .no_nx:
 	mov [nx_high], eax
 
@@ -274,9 +273,6 @@ boot_pt_kernel:   resb 4096 * KERNEL_PT_COUNT
 boot_tables_end:
 early_stack:      resb 1024
 early_stack_top:
-
-section .data
-boot_nx_supported: db 0
 
 section .bss
 align 4096

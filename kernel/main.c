@@ -78,11 +78,12 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	const void *mb2;
 	const char *err;
 	const char *pattern;
+	int failed;
 
 	serial_init();
 	traps_init();
 	/* After traps_init(): loading the GDT reloads GS, which clears its base. */
-	percpu_init_cpu(0, 0); /* the APIC ID is filled in once the LAPIC is up */
+	percpu_init_cpu(0, cpuid_apic_id());
 	if (magic != MB2_BOOTLOADER_MAGIC)
 		panic("not booted by a multiboot2 loader (magic %#x)", magic);
 	if (mb2_phys + sizeof(struct mb2_info) > BOOT_DIRECT_MAP_SIZE)
@@ -115,7 +116,7 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	 * decide each struct page's node).
 	 */
 	acpi_init(mb2);
-	platform_init(boot_cpu_apic_id());
+	platform_init(cpuid_apic_id());
 	page_alloc_init();
 	page_alloc_extend_limit(UINT64_MAX);
 	slab_init();
@@ -140,18 +141,13 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	list_modules(mb2);
 	pr_info("Command line: \"%s\"\n", cmdline_get());
 
+	/* test= and bench= end the run; the verdict is the tests' (benchmarks never fail). */
 	pattern = cmdline_test_pattern();
-	if (pattern) {
-		int failed = ktest_run(pattern);
-
-		if (bench_pattern())
-			bench_run(bench_pattern());
-		machine_exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
-	}
-	if (bench_pattern()) {
+	failed = pattern ? ktest_run(pattern) : 0;
+	if (bench_pattern())
 		bench_run(bench_pattern());
-		machine_exit(EXIT_SUCCESS);
-	}
+	if (pattern || bench_pattern())
+		machine_exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 
 	pr_info("No user space yet: init (%s) arrives with the user-space issue.\n",
 		cmdline_init_path());

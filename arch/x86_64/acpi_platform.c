@@ -203,8 +203,8 @@ KTEST(acpi_platform)
 
 	KEXPECT(p->ncpus >= 1 && p->ncpus <= MAX_CPUS);
 	KEXPECT_EQ(p->ncpus, nr_cpus);
-	KEXPECT_EQ(p->cpus[0].apic_id, boot_cpu_apic_id());
-	KEXPECT_EQ(percpu_areas[0].apic_id, boot_cpu_apic_id());
+	KEXPECT_EQ(p->cpus[0].apic_id, cpuid_apic_id());
+	KEXPECT_EQ(percpu_areas[0].apic_id, cpuid_apic_id());
 	KEXPECT(p->lapic_phys != 0);
 	KEXPECT(p->nnodes >= 1 && p->nnodes <= MAX_NUMNODES);
 	for (int i = 0; i < p->ncpus; i++) {

@@ -73,20 +73,6 @@ void apic_eoi(void)
 		apic_write(APIC_EOI, 0);
 }
 
-uint32_t apic_id_cpuid(void)
-{
-	uint32_t a, b, c, d;
-
-	cpuid(0, 0, &a, &b, &c, &d);
-	if (a >= 0xb) {
-		cpuid(0xb, 0, &a, &b, &c, &d);
-		if (b != 0) /* leaf 0xb present: EDX is the full 32-bit x2APIC ID */
-			return d;
-	}
-	cpuid(1, 0, &a, &b, &c, &d);
-	return b >> 24;
-}
-
 uint32_t apic_id(void)
 {
 	switch (apic_mode) {
@@ -95,7 +81,7 @@ uint32_t apic_id(void)
 	case APIC_XAPIC:
 		return lapic_regs[APIC_ID / 4] >> 24;
 	default:
-		return apic_id_cpuid();
+		return cpuid_apic_id();
 	}
 }
 
@@ -307,7 +293,7 @@ KTEST(apic_self_ipi)
 	}
 	KEXPECT(apic_mode != APIC_NONE);
 	KEXPECT_EQ(apic_id(), this_cpu()->apic_id);
-	KEXPECT_EQ(apic_id(), apic_id_cpuid());
+	KEXPECT_EQ(apic_id(), cpuid_apic_id());
 	self_ipi_hits = 0;
 	irq_register(TEST_VEC_SELF_IPI, self_ipi_handler);
 	apic_send_ipi(apic_id(), TEST_VEC_SELF_IPI);

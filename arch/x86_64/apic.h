@@ -36,8 +36,6 @@ void apic_init_bsp(void);
 void apic_init_ap(void);
 /* This CPU's APIC ID: 32 bits in x2APIC mode, 8 in xAPIC mode. */
 uint32_t apic_id(void);
-/* The ID from CPUID (leaf 0xb, else leaf 1), usable before the LAPIC is mapped. */
-uint32_t apic_id_cpuid(void);
 void apic_eoi(void);
 bool apic_is_x2apic(void);
 

@@ -67,7 +67,7 @@ void cpu_identify(void)
 	}
 }
 
-uint32_t boot_cpu_apic_id(void)
+uint32_t cpuid_apic_id(void)
 {
 	uint32_t max, a, b, c, d;
 

@@ -21,6 +21,6 @@ void cpu_identify(void);
  * The APIC ID of the CPU this runs on, from CPUID: the 32-bit x2APIC ID of leaf 0xB when the
  * CPU has that leaf, else the 8-bit initial APIC ID of leaf 1. Usable before cpu_identify().
  */
-uint32_t boot_cpu_apic_id(void);
+uint32_t cpuid_apic_id(void);
 
 #endif

@@ -35,7 +35,5 @@ static inline uint64_t virt_to_phys(const void *virt)
 extern char _kernel_start[], _kernel_end[], _text_start[], _text_end[], _rodata_end[];
 extern char _bss_start[], _bss_end[];
 extern char boot_stack_guard[], boot_stack_top[];
-extern uint64_t boot_pml4[];
-extern uint8_t boot_nx_supported;
 
 #endif

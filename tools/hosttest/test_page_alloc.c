@@ -61,45 +61,9 @@ static inline uint64_t read_rflags(void)
 	return irqs_on ? RFLAGS_IF : 0;
 }
 
-#define KERNEL_SPINLOCK_H
-typedef struct spinlock {
-	volatile uint16_t next;
-	volatile uint16_t owner;
-} spinlock_t;
-#define SPINLOCK_INIT \
-	{             \
-		0, 0  \
-	}
-static int lock_errors;
-
-/* Single-threaded: a lock already held here is a self-deadlock in the kernel. */
-static inline void spin_lock(spinlock_t *l)
-{
-	if (l->next != l->owner)
-		lock_errors++;
-	if (irqs_on) /* every allocator lock is taken with interrupts off */
-		lock_errors++;
-	l->next++;
-}
-
-static inline void spin_unlock(spinlock_t *l)
-{
-	l->owner++;
-}
-
-static inline uint64_t spin_lock_irqsave(spinlock_t *l)
-{
-	uint64_t f = local_irq_save();
-
-	spin_lock(l);
-	return f;
-}
-
-static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f)
-{
-	spin_unlock(l);
-	local_irq_restore(f);
-}
+/* Every allocator lock is taken with interrupts off: one taken with them on is an error. */
+#define STUB_SPINLOCK_IRQS_ON() irqs_on
+#include "tools/hosttest/stub_spinlock.h"
 
 #define KERNEL_PERCPU_H
 #define MAX_CPUS     64

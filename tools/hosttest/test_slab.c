@@ -38,54 +38,7 @@ static inline void local_irq_restore(uint64_t f)
 	fake_irqs_on = f;
 }
 
-/*
- * ---- stand-in for kernel/spinlock.h: the kernel's version disables preemption through
- * this_cpu(), which needs a GS-based per-CPU area the host does not have. Single-threaded
- * here, so a lock only has to be counted; a lock taken twice is a self-deadlock. ----
- */
-#define KERNEL_SPINLOCK_H
-typedef struct spinlock {
-	volatile uint16_t next;
-	volatile uint16_t owner;
-} spinlock_t;
-#define SPINLOCK_INIT { 0, 0 }
-static int lock_errors;
-
-static inline void spin_lock_init(spinlock_t *l)
-{
-	l->next = l->owner = 0;
-}
-
-static inline void spin_lock(spinlock_t *l)
-{
-	if (l->next != l->owner)
-		lock_errors++;
-	l->next++;
-}
-
-static inline void spin_unlock(spinlock_t *l)
-{
-	l->owner++;
-}
-
-static inline bool spin_is_locked(spinlock_t *l)
-{
-	return l->next != l->owner;
-}
-
-static inline uint64_t spin_lock_irqsave(spinlock_t *l)
-{
-	uint64_t f = local_irq_save();
-
-	spin_lock(l);
-	return f;
-}
-
-static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f)
-{
-	spin_unlock(l);
-	local_irq_restore(f);
-}
+#include "tools/hosttest/stub_spinlock.h"
 
 /* ---- stand-in for arch/x86_64/layout.h: "physical" address = offset in fake_mem ---- */
 #define ARCH_X86_64_LAYOUT_H

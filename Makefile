@@ -116,14 +116,15 @@ $(BUILD)/augur.elf: $(KERNEL_OBJS) $(OBJ)/gen/ksyms.o linker.ld
 	$(Q)$(PYTHON) tools/check-mb2-header.py $@
 
 # The initrd: user/rootfs plus built user programs plus EXTRA=DIR, as a cpio newc archive.
+include user/user.mk
 $(BUILD)/initrd.cpio: FORCE
 	@mkdir -p $(BUILD)
-	$(PYTHON) tools/mkinitrd.py -o $@ user/rootfs $(EXTRA)
+	$(PYTHON) tools/mkinitrd.py -o $@ user/rootfs $(USER_ROOT) $(EXTRA)
 
 # Host tools: make run/test/gdb/iso/usb/host-test check for them before building anything
 # (a parse-time check, so it also comes first under make -j). As root tools/install-deps
 # installs what is missing; otherwise it prints the sudo apt-get line and make stops.
-DEPS_GOALS := run test gdb iso usb host-test all
+DEPS_GOALS := run test gdb iso usb host-test all user user-host-test
 ifneq ($(filter $(DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
 ifneq ($(NO_DEPS),1)
 DEPS_STATUS := $(shell sh tools/install-deps >&2; echo $$?)

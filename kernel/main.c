@@ -21,6 +21,7 @@
 #include "arch/x86_64/platform.h"
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/pic.h"
+#include "arch/x86_64/user.h"
 #include "arch/x86_64/ioapic.h"
 #include "kernel/time.h"
 #include "kernel/sched.h"
@@ -32,6 +33,11 @@
 #include "mm/kernel_map.h"
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
+#include "kernel/syscall.h"
+#include "kernel/process.h"
+#include "kernel/vfs.h"
+#include "kernel/tty.h"
+#include "kernel/clock.h"
 
 /* build/gen/version.c, written by the Makefile from VERSION and the git commit. */
 extern const char augur_version[];
@@ -59,9 +65,14 @@ static void print_banner(void)
 	pr_info("Screen: %s\n", screen_description());
 }
 
-static void list_modules(const void *mb2)
+/*
+ * Logs each multiboot2 module and returns the first one, the initrd (GRUB loads it from the
+ * grub.cfg `module2` line), through *data and *size; false if there is none.
+ */
+static bool find_initrd(const void *mb2, const void **data, size_t *size)
 {
 	const struct mb2_tag *tag;
+	bool found = false;
 
 	for_each_mb2_tag (mb2, tag) {
 		const struct mb2_tag_module *m = (const void *)tag;
@@ -70,7 +81,41 @@ static void list_modules(const void *mb2)
 			continue;
 		pr_info("Module: %s at %#x, %u bytes\n", m->cmdline[0] ? m->cmdline : "(unnamed)",
 			m->mod_start, m->mod_end - m->mod_start);
+		if (!found && m->mod_end >= m->mod_start) {
+			*data = phys_to_virt(m->mod_start);
+			*size = m->mod_end - m->mod_start;
+			found = true;
+		}
 	}
+	return found;
+}
+
+/* init's argv: its path, then the words after " -- " on the command line. */
+static const char *init_argv[CMDLINE_MAX_WORDS + 2];
+
+/*
+ * Runs init and waits for it. A test boot (init=/bin/usertests ...) ends when its program
+ * exits: its exit status is the verdict. The normal /sbin/init never exits.
+ */
+static void __noreturn run_init(void)
+{
+	const char *path = cmdline_init_path();
+	int n = 0, err, status;
+
+	init_argv[n++] = path;
+	for (int i = 0; i < cmdline_init_argc() && n < (int)ARRAY_SIZE(init_argv) - 1; i++)
+		init_argv[n++] = cmdline_init_arg(i);
+	init_argv[n] = NULL;
+	err = start_init(path, init_argv);
+	if (err)
+		panic("cannot start init: error %d", err);
+	status = wait_for_init_exit();
+	if ((status & 0x7f) == 0)
+		pr_info("init (%s) exited with status %d; powering off\n", path,
+			(status >> 8) & 0xff);
+	else
+		pr_info("init (%s) was killed by signal %d; powering off\n", path, status & 0x7f);
+	machine_exit(status == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 }
 
 void kmain(uint32_t magic, uint64_t mb2_phys)
@@ -78,6 +123,8 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	const void *mb2;
 	const char *err;
 	const char *pattern;
+	const void *initrd = NULL;
+	size_t initrd_size = 0;
 	int failed;
 
 	serial_init();
@@ -97,6 +144,8 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	cmdline_init(mb2);
 	screen_console_init(mb2);
 	cpu_identify();
+	/* syscall MSRs, SMEP/SMAP, FPU/XSAVE: needs boot_cpu; allocates nothing. */
+	user_mode_init_cpu();
 	if (memmap_init(mb2) < 0)
 		panic("no usable memory map from the boot loader");
 	print_banner();
@@ -131,6 +180,7 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	apic_init_bsp();
 	ioapic_init();
 	time_init();
+	realtime_init(); /* the wall clock from the RTC, before anything may ask for it */
 	timer_init_cpu();
 
 	/* From here kmain runs as the boot CPU's first thread; then RCU and the other CPUs. */
@@ -138,8 +188,15 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	rcu_init();
 	smp_boot_aps();
 	local_irq_enable();
-	list_modules(mb2);
 	pr_info("Command line: \"%s\"\n", cmdline_get());
+
+	/* User space: the system-call table, the files from the initrd, the console tty. */
+	syscall_init();
+	if (!find_initrd(mb2, &initrd, &initrd_size))
+		pr_warn("No initrd module: the file system is empty\n");
+	if (vfs_init(initrd, initrd_size) < 0)
+		pr_warn("initrd: unpacking failed; continuing with what was unpacked\n");
+	tty_init();
 
 	/* test= and bench= end the run; the verdict is the tests' (benchmarks never fail). */
 	pattern = cmdline_test_pattern();
@@ -149,7 +206,5 @@ void kmain(uint32_t magic, uint64_t mb2_phys)
 	if (pattern || bench_pattern())
 		machine_exit(failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
 
-	pr_info("No user space yet: init (%s) arrives with the user-space issue.\n",
-		cmdline_init_path());
-	machine_exit(EXIT_SUCCESS);
+	run_init();
 }

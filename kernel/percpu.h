@@ -31,7 +31,9 @@ struct percpu {
 	int preempt_count;	   /* > 0: no preemption (spinlocks held, IRQ context) */
 	bool need_resched;	   /* set by the tick or a wake-up; checked at preemption points */
 	uint64_t irq_count;	   /* interrupts taken (statistics) */
-	uint64_t kernel_stack_top; /* for the syscall entry of the user-space issue */
+	uint64_t kernel_stack_top; /* the current thread's kernel stack top (syscall entry) */
+	uint64_t user_rsp_scratch; /* the syscall entry parks the user RSP here for a moment */
+	void *active_mm;	   /* the mm_struct whose tables CR3 holds (NULL: the kernel's) */
 	void *sched_data;	   /* kernel/sched.c's run queue for this CPU */
 	void *rcu_data;		   /* kernel/rcu.c's per-CPU state */
 } __aligned(64);

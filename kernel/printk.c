@@ -75,6 +75,21 @@ void printk(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+void console_write(const char *s, size_t len)
+{
+	uint64_t flags = printk_lock_acquire();
+
+	for (struct console *c = consoles; c; c = c->next) {
+		if (!c->robust && READ_ONCE(robust_consoles_only))
+			continue;
+		if (c->write_raw)
+			c->write_raw(c, s, len);
+		else
+			c->write(c, s, len);
+	}
+	printk_lock_release(flags);
+}
+
 void console_register(struct console *con)
 {
 	uint64_t flags = printk_lock_acquire();

@@ -21,6 +21,11 @@ enum log_level {
 struct console {
 	const char *name;
 	void (*write)(struct console *con, const char *s, size_t len);
+	/*
+	 * Optional: writes the bytes exactly as given, for the tty (console_write), which does
+	 * its own newline translation. NULL: write() already leaves the bytes alone.
+	 */
+	void (*write_raw)(struct console *con, const char *s, size_t len);
 	/* Writes only I/O ports and cannot fault: still used after a nested panic. */
 	bool robust;
 	struct console *next; /* guarded by the printk lock */
@@ -32,6 +37,12 @@ extern int console_loglevel;
 void printk(int level, const char *fmt, ...) __printf(2, 3);
 void vprintk(int level, const char *fmt, va_list ap);
 void console_register(struct console *con);
+/*
+ * The tty's output path: writes bytes to every console as they are (no log level, no kernel
+ * log, no newline translation where a console can avoid it), under the same lock as printk
+ * so tty output and kernel messages never interleave within a write.
+ */
+void console_write(const char *s, size_t len);
 /*
  * Panic path: from now on printk never waits for its lock (the holder may be dead). With
  * robust_only, only robust consoles (serial) are written: the report of a nested panic must

@@ -8,6 +8,7 @@
 #include "kernel/sched.h"
 #include "kernel/rcu.h"
 #include "kernel/thread.h"
+#include "kernel/process.h"
 #include "kernel/percpu.h"
 #include "kernel/printk.h"
 #include "kernel/panic.h"
@@ -239,6 +240,9 @@ static void __schedule(bool preempt)
 	this_cpu()->current = next;
 	if (next->kstack_top)
 		this_cpu()->kernel_stack_top = next->kstack_top;
+	/* User threads: FPU, FS base, TSS.rsp0 and page tables (kernel/process.c). */
+	if (prev->uthread || next->uthread)
+		switch_user_context(prev, next);
 	switch_to(&prev->saved_rsp, next->saved_rsp);
 	/* Back in prev, maybe much later and maybe on another CPU. */
 	sched_finish_switch();
@@ -359,13 +363,18 @@ void sched_preempt_irq(void)
  */
 bool wake_up_process(struct thread *t)
 {
+	return wake_up_state(t, TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE);
+}
+
+bool wake_up_state(struct thread *t, int states)
+{
 	uint64_t flags;
 	struct runqueue *rq;
 	int cpu;
 
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	flags = spin_lock_irqsave(&t->pi_lock);
-	if (!(t->state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))) {
+	if (!(t->state & states & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE))) {
 		spin_unlock_irqrestore(&t->pi_lock, flags);
 		return false;
 	}

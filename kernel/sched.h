@@ -33,6 +33,8 @@ static inline void set_current_state(int state)
 
 /* Makes a sleeping thread runnable; false if it was not asleep. Any context. */
 bool wake_up_process(struct thread *t);
+/* The same, only if t sleeps in one of the given states (signals wake TASK_INTERRUPTIBLE). */
+bool wake_up_state(struct thread *t, int states);
 /* Restricts t to the CPUs in mask (at least one must exist); -1 if none does. */
 int sched_setaffinity(struct thread *t, uint64_t mask);
 /* Sleeps at least ns nanoseconds (rounded up to the next tick). */

@@ -11,6 +11,8 @@
 #include "mm/kernel_map.h"
 #include "mm/slab.h"
 #include "kernel/smp.h"
+#include "kernel/process.h"
+#include "arch/x86_64/trap.h"
 
 extern void thread_trampoline(void);
 
@@ -71,11 +73,13 @@ struct thread *thread_alloc(const char *name, uint64_t kstack_top)
 
 /*
  * The frame switch_to() pops for a thread that has never run: six zeroed callee-saved
- * registers and thread_trampoline as the return address.
+ * registers and thread_trampoline as the return address. It sits below a struct trap_frame's
+ * worth of space at the very top: that slot is where a user thread's registers live while it
+ * is in the kernel (the CPU and the syscall entry both build the frame there).
  */
 void thread_setup_stack(struct thread *t, int (*fn)(void *), void *arg)
 {
-	uint64_t *sp = (uint64_t *)t->kstack_top;
+	uint64_t *sp = (uint64_t *)(t->kstack_top - sizeof(struct trap_frame));
 
 	t->fn = fn;
 	t->arg = arg;
@@ -152,6 +156,9 @@ void thread_put(struct thread *t)
 /* Frees an exited thread's stack and struct. Interrupts on. */
 void thread_free(struct thread *t)
 {
+	/* A user thread's state outlives its exit until here: signal senders may hold t. */
+	if (t->uthread)
+		uthread_release(t->uthread);
 	if (t->kstack_top)
 		stack_put(t->kstack_top);
 	kfree(t);

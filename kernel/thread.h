@@ -1,7 +1,7 @@
 /*
  * Threads. A struct thread is a kernel stack, a saved stack pointer and the scheduler's
  * bookkeeping. Kernel threads run fn(arg) and then thread_exit(); user threads (the
- * user-space issue) are the same struct with mm and user_ctx filled in: the scheduler never
+ * user-space issue) are the same struct with mm and uthread filled in: the scheduler never
  * looks at either, the user-space code swaps address spaces and user register state around
  * switch_to. Locking: see each field; the lock order is
  *   wait-queue / timer-list lock -> thread.pi_lock -> run-queue lock (two: lower CPU first).
@@ -15,6 +15,7 @@
 #include "kernel/percpu.h"
 
 struct mm_struct;
+struct uthread;
 
 #define THREAD_NAME_LEN 24
 
@@ -56,11 +57,12 @@ struct thread {
 	struct sched_link dead_link; /* on a run queue's dead list awaiting reaping; rq lock */
 	uint64_t nr_switches;	     /* times switched in (statistics); its CPU */
 	/*
-	 * Reserved for user threads (the user-space issue); NULL for kernel threads. mm is the
-	 * address space to load on switch-in, user_ctx the saved user register state.
+	 * User threads only (kernel/process.h); NULL for kernel threads. mm is the address space
+	 * switch_mm() loads when the thread is switched in (a copy of uthread->proc->mm, changed
+	 * only by the thread itself in execve); uthread is its user-visible state.
 	 */
 	struct mm_struct *mm;
-	void *user_ctx;
+	struct uthread *uthread;
 };
 
 /*

@@ -10,10 +10,11 @@
 
 #include "kernel/compiler.h"
 #include "kernel/spinlock.h"
+#include "kernel/errno.h"
 
 /* Thread states (struct thread.state). Only RUNNING threads are on a run queue. */
 #define TASK_RUNNING	     0
-#define TASK_INTERRUPTIBLE   1 /* asleep; no signals yet, so the same as UNINTERRUPTIBLE */
+#define TASK_INTERRUPTIBLE   1 /* asleep; a signal (signal_wake_up) also wakes it */
 #define TASK_UNINTERRUPTIBLE 2 /* asleep until wake_up_process() */
 #define TASK_DEAD	     4 /* exited; waiting to be reaped */
 #define TASK_NEW	     8 /* created, not yet started */
@@ -136,6 +137,66 @@ uint64_t sched_clock_ns(void);
 				__ok = (cond);                                        \
 		}                                                                     \
 		__ok;                                                                 \
+	})
+
+/* kernel/signal.c: a signal or group exit waits for the current thread (false in kernel threads).
+ */
+bool signal_pending(void);
+
+/*
+ * Like wait_event, but a signal ends the wait: 0 once cond is true, -ERESTARTSYS if a signal
+ * arrived first. The sleeper is TASK_INTERRUPTIBLE, which signal_wake_up() wakes and
+ * wake_up_process() also wakes.
+ */
+#define wait_event_interruptible(wq, cond)                                         \
+	({                                                                         \
+		int __ret = 0;                                                     \
+		if (!(cond)) {                                                     \
+			struct wait_queue_entry __we;                              \
+			init_wait_entry(&__we, false);                             \
+			for (;;) {                                                 \
+				prepare_to_wait(&(wq), &__we, TASK_INTERRUPTIBLE); \
+				if (cond)                                          \
+					break;                                     \
+				if (signal_pending()) {                            \
+					__ret = -ERESTARTSYS;                      \
+					break;                                     \
+				}                                                  \
+				schedule();                                        \
+			}                                                          \
+			finish_wait(&(wq), &__we);                                 \
+		}                                                                  \
+		__ret;                                                             \
+	})
+
+/*
+ * The same with a deadline in sched_clock_ns() time: 0 when cond became true, -ETIMEDOUT
+ * (-110) at the deadline, -ERESTARTSYS on a signal.
+ */
+#define wait_event_interruptible_until(wq, cond, deadline_ns)                      \
+	({                                                                         \
+		int __ret = 0;                                                     \
+		if (!(cond)) {                                                     \
+			struct wait_queue_entry __we;                              \
+			uint64_t __dl = (deadline_ns);                             \
+			init_wait_entry(&__we, false);                             \
+			for (;;) {                                                 \
+				prepare_to_wait(&(wq), &__we, TASK_INTERRUPTIBLE); \
+				if (cond)                                          \
+					break;                                     \
+				if (signal_pending()) {                            \
+					__ret = -ERESTARTSYS;                      \
+					break;                                     \
+				}                                                  \
+				if (sched_clock_ns() >= __dl) {                    \
+					__ret = -ETIMEDOUT;                        \
+					break;                                     \
+				}                                                  \
+				schedule_timeout_until(__dl);                      \
+			}                                                          \
+			finish_wait(&(wq), &__we);                                 \
+		}                                                                  \
+		__ret;                                                             \
 	})
 
 /*

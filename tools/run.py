@@ -349,6 +349,11 @@ class _LogPump(threading.Thread):
         self.stream, self.log, self.echo = stream, log, echo
         self.raw = echo and sys.stdout.isatty()
         self.saw_poweroff = False
+        # Everything received so far, partial lines included (a shell prompt has no newline),
+        # for _Typist to wait on.
+        self.seen = bytearray()
+        self.cond = threading.Condition()
+        self.done = False
 
     def _line(self, raw):
         line = strip_ansi(raw.decode("utf-8", errors="replace"))
@@ -375,6 +380,9 @@ class _LogPump(threading.Thread):
                 break
             if not chunk:
                 break
+            with self.cond:
+                self.seen += chunk
+                self.cond.notify_all()
             if self.raw:
                 self._echo(lambda: (sys.stdout.buffer.write(chunk), sys.stdout.buffer.flush()))
             pending += chunk
@@ -383,10 +391,46 @@ class _LogPump(threading.Thread):
                 self._line(l + b"\n")
         if pending:
             self._line(pending + b"\n")
+        with self.cond:
+            self.done = True
+            self.cond.notify_all()
 
 
-def boot(cfg, log_path, echo=True, interactive=False, gdb_port=None, quiet=False):
-    """Boots cfg once; returns a Result. interactive: the terminal is the serial console."""
+class _Typist(threading.Thread):
+    """Types into the serial console: for each (expect, send) step, waits until the serial
+    output shows `expect` (after what the previous step matched), then sends `send`. How
+    make test drives the interactive shell."""
+
+    def __init__(self, stdin, pump, steps):
+        super().__init__(daemon=True)
+        self.stdin, self.pump, self.steps = stdin, pump, steps
+
+    def run(self):
+        pos = 0
+        for expect, send in self.steps:
+            want = expect.encode()
+            with self.pump.cond:
+                while True:
+                    i = self.pump.seen.find(want, pos)
+                    if i >= 0:
+                        pos = i + len(want)
+                        break
+                    if self.pump.done:
+                        return
+                    self.pump.cond.wait(1)
+            # Byte by byte, as a person types: the serial FIFO is only 16 bytes deep.
+            try:
+                for b in send.encode():
+                    self.stdin.write(bytes([b]))
+                    self.stdin.flush()
+                    time.sleep(0.002)
+            except OSError:
+                return
+
+
+def boot(cfg, log_path, echo=True, interactive=False, gdb_port=None, quiet=False, script=None):
+    """Boots cfg once; returns a Result. interactive: the terminal is the serial console.
+    script: [(expect, send), ...] typed into the serial console (see _Typist)."""
     preflight(cfg)
     iso = build_iso(cfg.build, cfg.cmdline, quiet=quiet)
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
@@ -411,7 +455,8 @@ def boot(cfg, log_path, echo=True, interactive=False, gdb_port=None, quiet=False
     log = open(log_path, "w", encoding="utf-8")
     log.write("# %s\n" % " ".join(shlex.quote(c) for c in cmd))
     try:
-        proc = subprocess.Popen(cmd, stdin=None if interactive else subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, stdin=None if interactive else
+                                (subprocess.PIPE if script else subprocess.DEVNULL),
                                 stdout=subprocess.PIPE,
                                 stderr=None if interactive else subprocess.PIPE,
                                 start_new_session=not interactive)
@@ -423,6 +468,8 @@ def boot(cfg, log_path, echo=True, interactive=False, gdb_port=None, quiet=False
         _running.add(proc)
     pump = _LogPump(proc.stdout, log, echo)
     pump.start()
+    if script:
+        _Typist(proc.stdin, pump, script).start()
     errors = []
     err_thread = None
     if proc.stderr:

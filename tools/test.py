@@ -24,6 +24,9 @@ import run  # noqa: E402  (tools/run.py, the shared runner)
 
 TAP_RESULT = re.compile(r"^\s*(not )?ok (\d+)\b\s*(?:-\s*)?(.*)$")
 TAP_PLAN = re.compile(r"^\s*1\.\.(\d+)\s*$")
+# user/usertests prints one line per test and a summary (docs/userspace.md).
+USER_RESULT = re.compile(r"^test (\S+): (OK.*|FAILED.*)$")
+USER_SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed\s*$")
 HOST_TIMEOUT = 300
 
 out_lock = threading.Lock()
@@ -122,7 +125,9 @@ def host_tests(build, tally):
 
 class Boot:
     """One QEMU boot. kind: "tap" (every case counts), "expect-fail" (must fail with these
-    strings in the log), "malformed" (must pass and say something about the bad word)."""
+    strings in the log), "malformed" (must pass and say something about the bad word),
+    "user" (init= runs a user program: each "test NAME: OK/FAILED" line counts, and the
+    program's exit status, which the kernel turns into the boot's, must be 0)."""
 
     def __init__(self, name, kind="tap", expect=(), **opts):
         self.name, self.kind, self.expect = name, kind, list(expect)
@@ -181,21 +186,82 @@ def boot_list(env):
                         SMP="2", CMDLINE="test=lockup_selftest"))
     special.append(Boot("cmdline-malformed", "malformed", ["bogus"],
                         CMDLINE="loglevel=99 bogus=1 test=ktest_glob"))
+    # User space: usertests as init on 1 and 4 CPUs under both firmwares; the pthread demo;
+    # a NULL dereference that must kill only the program, with Linux's one-line report.
+    user = []
+    for fw, smp in (("bios", "1"), ("bios", "4"), ("uefi", "4")):
+        user.append(Boot("user-%s-smp%s" % (fw, smp), "user", FIRMWARE=fw, SMP=smp,
+                         CMDLINE="init=/bin/usertests"))
+    # A CPU without XSAVE: the FXSAVE path keeps each thread's SSE registers.
+    user.append(Boot("user-bios-smp2-fxsave", "user", ["fpu: fxsave"], SMP="2",
+                     CMDLINE="init=/bin/usertests", QEMU_ARGS="-cpu max,-xsave"))
+    user.append(Boot("user-threads-smp4", "user", ["all data correct"], SMP="4",
+                     CMDLINE="init=/bin/threads"))
+    user.append(Boot("user-segfault", "user",
+                     ["crash[", "segfault at 0 ip", "Segmentation fault", "shell survived"],
+                     CMDLINE="init=/bin/sh -- /etc/test/segfault.sh"))
+    # The interactive shell under the real /sbin/init, typed at over the serial console:
+    # programs, a pipe, a crash the shell survives, and poweroff to end the boot.
+    shell = Boot("user-shell-smp2", "user",
+                 ["hello world", "segfault at 0 ip", "status=139", "1 2 3", "ok-pipe"],
+                 SMP="2", CMDLINE="")
+    shell.script = [("augur$ ", "ls /bin\r"), ("usertests", ""),
+                    ("augur$ ", "hello\r"), ("augur$ ", "crash\r"),
+                    ("augur$ ", "echo status=$?\r"), ("augur$ ", "echo 1 2 3 | cat\r"),
+                    ("augur$ ", "echo ok-pipe > /tmp/f; cat < /tmp/f\r"),
+                    ("augur$ ", "poweroff\r")]
+    user.append(shell)
+    for b in user:
+        for k in ("FIRMWARE", "SMP"):
+            if want[k]:
+                b.opts[k] = want[k]
     for b in special:
         for k in ("FIRMWARE", "BOOT", "SMP"):
             if want[k]:
                 b.opts[k] = want[k]
-    for b in matrix + special:
+    for b in matrix + special + user:
         if want["MEM"] and "MEM" not in b.opts:
             b.opts["MEM"] = want["MEM"]
-        b.pattern = b.opts["CMDLINE"].split("test=", 1)[1].split()[0]
+        b.pattern = b.opts["CMDLINE"].split("test=", 1)[1].split()[0] \
+            if "test=" in b.opts["CMDLINE"] else None
         if extra:
             b.opts["CMDLINE"] += " " + extra
-    return matrix + special
+    return matrix + special + user
+
+
+def judge_user(b, r, tally):
+    """A user-program boot: per-test lines, the summary, the expected lines, exit status."""
+    clean = run.strip_ansi(r.text())
+    results, summary = [], None
+    for line in clean.splitlines():
+        m = USER_RESULT.match(line.strip())
+        if m:
+            results.append((m.group(2).startswith("OK"), m.group(1), m.group(2)))
+        m = USER_SUMMARY.match(line.strip())
+        if m:
+            summary = (int(m.group(1)), int(m.group(2)))
+    prefix = b.name + ": "
+    for ok, name, why in results:
+        tally.add(prefix + name, ok, "" if ok else why)
+    problems = ["log lacks %r" % w for w in b.expect if w not in clean]
+    bad = sum(1 for ok, _, _ in results if not ok)
+    if r.status == run.STATUS_ERROR:
+        problems.append(r.reason)
+    elif r.status != run.STATUS_PASS:
+        problems.append("the program failed: " + r.reason)
+    if results and summary != (len(results) - bad, bad):
+        problems.append("summary %r does not match %d results" % (summary, len(results)))
+    tally.add(prefix + "boot", not problems, "; ".join(problems))
+    detail = "%d/%d ok" % (len(results) - bad, len(results)) if results else "ran"
+    if problems:
+        detail += "  (" + "; ".join(problems) + ")"
+    return detail, bool(problems or bad)
 
 
 def judge(b, cfg, r, tally):
     """Counts the boot's tests; returns (verdict line detail, failed?)."""
+    if b.kind == "user":
+        return judge_user(b, r, tally)
     text = r.text()
     plan, results = parse_tap(text)
     prefix = b.name + ": "
@@ -268,7 +334,7 @@ def run_boots(build, tally, jobs, only):
     def one(b, cfg):
         log = os.path.join(logdir, b.name + ".log")
         try:
-            r = run.boot(cfg, log, echo=False, quiet=True)
+            r = run.boot(cfg, log, echo=False, quiet=True, script=getattr(b, "script", None))
         except run.ConfigError as e:
             r = run.Result(run.STATUS_ERROR, str(e), 0.0, log, None)
         detail, failed = judge(b, cfg, r, tally)

@@ -21,7 +21,8 @@
 static struct fbcon boot_fb;
 static struct vga_text boot_vga;
 static char description[96] = "none";
-static uint64_t fb_phys, fb_bytes; /* the framebuffer in use, 0 if none */
+static uint64_t fb_phys, fb_bytes;    /* the framebuffer in use, 0 if none */
+static uint32_t text_rows, text_cols; /* the screen console's size in characters, 0 if none */
 
 /* Everything of the tag up to and including the RGB field layout. */
 #define FB_TAG_RGB_SIZE	   (offsetof(struct mb2_tag_framebuffer, blue_size) + 1)
@@ -73,6 +74,8 @@ static const char *setup_rgb(const struct mb2_tag_framebuffer *t)
 		 boot_fb.rows);
 	fb_phys = t->addr;
 	fb_bytes = bytes;
+	text_rows = boot_fb.rows;
+	text_cols = boot_fb.cols;
 	fbcon_register(&boot_fb);
 	return "framebuffer";
 }
@@ -96,6 +99,8 @@ static const char *setup_ega_text(const struct mb2_tag_framebuffer *t)
 	}
 	vga_text_init(&boot_vga, phys_to_virt(t->addr), t->width, t->height, true);
 	snprintf(description, sizeof(description), "VGA text %ux%u", t->width, t->height);
+	text_rows = t->height;
+	text_cols = t->width;
 	vga_text_register(&boot_vga);
 	return "vga-text";
 }
@@ -141,6 +146,15 @@ bool screen_framebuffer_range(uint64_t *phys, uint64_t *bytes)
 const char *screen_description(void)
 {
 	return description;
+}
+
+bool screen_text_size(uint32_t *rows, uint32_t *cols)
+{
+	if (!text_rows || !text_cols)
+		return false;
+	*rows = text_rows;
+	*cols = text_cols;
+	return true;
 }
 
 /* Builds a boot information block holding one framebuffer tag (or none if t is NULL). */

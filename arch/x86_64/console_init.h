@@ -13,5 +13,7 @@ const char *screen_console_init(const void *mb2_info);
 bool screen_framebuffer_range(uint64_t *phys, uint64_t *bytes);
 /* One line describing the screen for the banner, e.g. "framebuffer 1024x768x32 at 0xfd000000". */
 const char *screen_description(void);
+/* The screen console's size in characters (the tty's window size); false if there is none. */
+bool screen_text_size(uint32_t *rows, uint32_t *cols);
 
 #endif

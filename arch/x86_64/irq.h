@@ -21,6 +21,9 @@
 #define VEC_APIC_ERROR	0xfe
 #define VEC_SPURIOUS	0xff /* LAPIC spurious vector: never EOI'd */
 
+/* Legacy ISA IRQ n (0-15) arrives on 0x30 + n: the keyboard (1) and COM1 (4) use these. */
+#define VEC_ISA(n) (VEC_IRQ_BASE + (n))
+
 typedef void (*irq_handler_t)(struct trap_frame *f);
 
 /*

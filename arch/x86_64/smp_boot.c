@@ -20,6 +20,7 @@
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/pgtable.h"
 #include "arch/x86_64/platform.h"
+#include "arch/x86_64/user.h"
 #include "mm/memmap.h"
 #include "mm/kernel_map.h"
 #include "mm/page_alloc.h"
@@ -319,6 +320,8 @@ void __noreturn ap_main(int cpu)
 	/* After cpu_tables_init(): loading its GDT cleared the GS base. */
 	percpu_init_cpu(cpu, ap_apic_ids[cpu]);
 	this_cpu()->tables = ap_tables[cpu];
+	/* After percpu_init_cpu(): it asks smp_processor_id() whether it is the boot CPU. */
+	user_mode_init_cpu();
 
 	apic_init_ap();
 	id = apic_id();

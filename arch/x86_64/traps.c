@@ -1,7 +1,9 @@
 /*
- * CPU exceptions: trap_dispatch() gets every vector from arch/x86_64/trap_entry.asm and turns
- * a kernel-mode exception into a decoded panic report (name, error code, CR2, registers,
- * backtrace). The only shared state is the breakpoint counter, updated atomically.
+ * CPU exceptions: trap_dispatch() gets every vector from arch/x86_64/trap_entry.asm. From user
+ * mode, a page fault goes to the mm fault path and every other exception to the signal code;
+ * in kernel mode a fault at a user-access instruction resumes at its exception-table fixup, and
+ * anything else becomes a decoded panic report (name, error code, CR2, registers, backtrace).
+ * The only shared state is the breakpoint counter, updated atomically.
  */
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/gdt.h"
@@ -17,6 +19,10 @@
 #include "kernel/ktest.h"
 #include "kernel/string.h"
 #include "kernel/smp.h"
+#include "kernel/signal.h"
+#include "mm/mm.h"
+#include "mm/uaccess.h"
+#include "arch/x86_64/uaccess_arch.h"
 
 static const char *const exception_names[32] = {
 	[0] = "Divide error",
@@ -170,22 +176,76 @@ static bool is_stack_overflow(uint64_t rsp, uint64_t cr2)
 	return rsp >= guard - PAGE_SIZE && rsp <= guard_end;
 }
 
-static void __noreturn page_fault(struct trap_frame *f, uint64_t cr2)
+static void __noreturn page_fault_oops(struct trap_frame *f, uint64_t cr2, const char *why)
 {
 	char bits[96], sym[96];
 
-	/*
-	 * Hook for the user-space issue: a kernel-mode fault at a RIP listed in the exception
-	 * table (_extable_start.._extable_end, filled by the fault-safe copy_from_user and
-	 * friends) resumes at the fixup address with an error instead of panicking. Look it
-	 * up here, before any report. Faults from user mode will go to the mm fault path.
-	 */
 	decode_pf_error(bits, sizeof(bits), f->error_code);
 	format_symbol(sym, sizeof(sym), f->rip);
-	panic_trap(f, "Page fault (#PF) in %s mode at %s%s\n  CR2: %016llx, error %#llx %s",
+	panic_trap(f, "Page fault (#PF) in %s mode at %s%s%s\n  CR2: %016llx, error %#llx %s",
 		   f->cs & 3 ? "user" : "kernel", sym,
-		   is_stack_overflow(f->rsp, cr2) ? " (kernel stack overflow)" : "",
+		   is_stack_overflow(f->rsp, cr2) ? " (kernel stack overflow)" : "", why,
 		   (unsigned long long)cr2, (unsigned long long)f->error_code, bits);
+}
+
+/*
+ * do_page_fault() may sleep (it takes mmap_lock), so it runs with interrupts as the faulting
+ * code had them; the gate turned them off, and the trap return wants them off again.
+ */
+static bool call_do_page_fault(struct trap_frame *f, uint64_t cr2)
+{
+	bool handled;
+
+	if (f->rflags & RFLAGS_IF)
+		local_irq_enable();
+	handled = do_page_fault(f, cr2, f->error_code);
+	local_irq_disable();
+	return handled;
+}
+
+static void page_fault(struct trap_frame *f, uint64_t cr2)
+{
+	if (f->cs & 3) {
+		/* do_page_fault always deals with user faults; a refusal still must not oops. */
+		if (!call_do_page_fault(f, cr2)) {
+			local_irq_enable();
+			do_user_trap(f);
+			local_irq_disable();
+		}
+		return;
+	}
+	if (cr2 < USER_VA_END) {
+		/*
+		 * The kernel touches user memory only through mm/uaccess.h. A fault on a user
+		 * address anywhere else is a bug (SMAP catches those on CPUs that have it), and
+		 * letting the fault path map a page for it would hide the bug.
+		 */
+		if (!search_exception_table(f->rip))
+			page_fault_oops(f, cr2, " (user address outside uaccess)");
+		/* Demand paging and copy-on-write for copy_to_user and friends. */
+		if (call_do_page_fault(f, cr2))
+			return;
+	} else if (do_page_fault(f, cr2, f->error_code)) {
+		return; /* kernel addresses: interrupts stay off, nothing may sleep for them */
+	}
+	if (fixup_exception(f))
+		return;
+	page_fault_oops(f, cr2, "");
+}
+
+/*
+ * user_exit_path (arch/x86_64/syscall_entry.asm) found a non-canonical RIP in a frame about
+ * to go back to user mode, as a sigreturn can plant. iretq would raise #GP in ring 0 with the
+ * user's GS base loaded; instead the thread gets the #GP it asked for. Interrupts off.
+ */
+void user_return_bad_rip(struct trap_frame *f);
+void user_return_bad_rip(struct trap_frame *f)
+{
+	f->vector = VEC_GENERAL_PROTECTION;
+	f->error_code = 0;
+	local_irq_enable();
+	do_user_trap(f);
+	local_irq_disable();
 }
 
 static void __noreturn double_fault(struct trap_frame *f, uint64_t cr2)
@@ -244,17 +304,25 @@ void trap_dispatch(struct trap_frame *f)
 		pr_warn("NMI at RIP %016llx; ignored\n", (unsigned long long)f->rip);
 		return;
 	}
+	if (v == VEC_PAGE_FAULT) {
+		page_fault(f, cr2);
+		return;
+	}
+	if ((f->cs & 3) && v != VEC_DOUBLE_FAULT && v != VEC_MACHINE_CHECK) {
+		/* #DE, #UD, #GP, #BP (int3), #NM, #MF, #XM, #AC, ...: a signal for the thread. */
+		local_irq_enable();
+		do_user_trap(f);
+		local_irq_disable();
+		return;
+	}
 	if (v == VEC_BREAKPOINT) {
 		breakpoint(f);
 		return;
 	}
-	/*
-	 * User mode does not exist yet. When it does, the user-space issue sends the process a
-	 * signal here (SIGSEGV, SIGILL, SIGFPE, SIGTRAP) instead of panicking.
-	 */
+	/* A non-canonical address in a user-access primitive faults with #GP, not #PF. */
+	if (v == VEC_GENERAL_PROTECTION && fixup_exception(f))
+		return;
 	switch (v) {
-	case VEC_PAGE_FAULT:
-		page_fault(f, cr2);
 	case VEC_DOUBLE_FAULT:
 		double_fault(f, cr2);
 	case 10: /* #TS */
@@ -310,6 +378,29 @@ KTEST(trap_nmi_and_unexpected)
 		   IST_NMI);
 	/* An unrouted interrupt vector is reported and ignored, not fatal. */
 	__asm__ __volatile__("int $0x40" ::: "memory");
+}
+
+#define MSR_GS_BASE	   0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+/*
+ * An NMI that lands where the kernel runs with the user's GS base (syscall_entry before its
+ * swapgs, the exit paths after theirs) sees a kernel CS; trap_paranoid must notice from the
+ * GS base itself and swap, or the handler's first this_cpu() reads user memory.
+ */
+KTEST(trap_nmi_with_user_gs)
+{
+	uint64_t lo, hi, flags = local_irq_save();
+	uint64_t saved = rdmsr(MSR_KERNEL_GS_BASE);
+
+	WRITE_ONCE(last_nmi_frame, 0);
+	wrmsr(MSR_KERNEL_GS_BASE, 0x1000); /* what a user program might have as its GS base */
+	__asm__ __volatile__("swapgs\n\tint $2\n\tswapgs" ::: "memory");
+	wrmsr(MSR_KERNEL_GS_BASE, saved);
+	local_irq_restore(flags);
+	KEXPECT_EQ(rdmsr(MSR_GS_BASE), (uint64_t)this_cpu());
+	KEXPECT_EQ(ist_stack_find(READ_ONCE(last_nmi_frame), sizeof(struct trap_frame), &lo, &hi),
+		   IST_NMI);
 }
 
 /* An address the boot page tables leave unmapped: above the 4 GiB direct map. */

@@ -1,0 +1,61 @@
+/*
+ * Linux's error numbers (asm-generic/errno-base.h and errno.h values): system calls return
+ * -EXXX, and musl turns that into errno, so the values must match Linux's exactly.
+ */
+#ifndef KERNEL_ERRNO_H
+#define KERNEL_ERRNO_H
+
+#define EPERM	     1
+#define ENOENT	     2
+#define ESRCH	     3
+#define EINTR	     4
+#define EIO	     5
+#define ENXIO	     6
+#define E2BIG	     7
+#define ENOEXEC	     8
+#define EBADF	     9
+#define ECHILD	     10
+#define EAGAIN	     11
+#define ENOMEM	     12
+#define EACCES	     13
+#define EFAULT	     14
+#define EBUSY	     16
+#define EEXIST	     17
+#define EXDEV	     18
+#define ENODEV	     19
+#define ENOTDIR	     20
+#define EISDIR	     21
+#define EINVAL	     22
+#define ENFILE	     23
+#define EMFILE	     24
+#define ENOTTY	     25
+#define EFBIG	     27
+#define ENOSPC	     28
+#define ESPIPE	     29
+#define EROFS	     30
+#define EMLINK	     31
+#define EPIPE	     32
+#define EDOM	     33
+#define ERANGE	     34
+#define EDEADLK	     35
+#define ENAMETOOLONG 36
+#define ENOSYS	     38
+#define ENOTEMPTY    39
+#define ELOOP	     40
+#define EOVERFLOW    75
+#define ENOTSUP	     95
+#define EOPNOTSUPP   95
+#define ETIMEDOUT    110
+
+/*
+ * Kernel-internal: a system call interrupted by a signal before it did anything. The
+ * signal code turns it into -EINTR, or restarts the call when the handler has SA_RESTART
+ * (or there is no handler). Never seen by user space (Linux uses the same value).
+ */
+#define ERESTARTSYS 512
+
+/* A kernel pointer or error code in one return value, as Linux does (top 4095 values). */
+#define MAX_ERRNO	4095
+#define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-MAX_ERRNO)
+
+#endif

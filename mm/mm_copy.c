@@ -1,0 +1,104 @@
+/*
+ * Copying into and out of an address space that need not be the loaded one (the ELF loader
+ * fills a new mm before switching to it; procfs reads another process's arguments). Pages
+ * are reached through the direct map, never through user addresses, so neither SMAP nor the
+ * current CR3 matters. mmap_lock is held for read; each page is copied under its PTE lock,
+ * which keeps a concurrent MADV_DONTNEED from freeing it mid-copy.
+ */
+#include "mm/internal.h"
+#include "mm/vma.h"
+#include "kernel/string.h"
+#include "kernel/errno.h"
+
+/*
+ * Locks and returns the PTE for addr if it maps a page of mm's own (not the zero page);
+ * otherwise NULL with nothing locked.
+ */
+static uint64_t *lock_own_page(struct mm_struct *mm, uint64_t addr, spinlock_t **ptl)
+{
+	uint64_t *pmd = pmd_lookup(mm, addr), *pte;
+
+	if (!pmd || !(READ_ONCE(*pmd) & _PAGE_PRESENT))
+		return NULL;
+	pte = pte_offset_map_lock(mm, pmd, addr, ptl);
+	if (pte_has_page(*pte) && !is_zero_pte(*pte))
+		return pte;
+	pte_unmap_unlock(pte, *ptl);
+	return NULL;
+}
+
+int copy_to_mm(struct mm_struct *mm, uint64_t addr, const void *src, size_t len)
+{
+	const uint8_t *from = src;
+	int err = 0;
+
+	if (addr + len < addr || addr + len > USER_VA_END)
+		return -EFAULT;
+	down_read(&mm->mmap_lock);
+	while (len) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		size_t chunk = MIN(len, PAGE_SIZE - (addr & (PAGE_SIZE - 1)));
+		spinlock_t *ptl;
+		uint64_t *pte;
+		vm_fault_t r;
+
+		if (!vma || vma->vm_start > addr) {
+			err = -EFAULT;
+			break;
+		}
+		pte = lock_own_page(mm, addr, &ptl);
+		if (!pte) {
+			/* A forced write fault: a private page even in a read-only VMA. */
+			r = handle_mm_fault(vma, addr, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
+			if (r) {
+				err = r & VM_FAULT_OOM ? -ENOMEM : -EFAULT;
+				break;
+			}
+			continue; /* look again: the fault installed a page (or someone else did) */
+		}
+		memcpy((uint8_t *)phys_to_virt(pte_phys(*pte)) + (addr & (PAGE_SIZE - 1)), from,
+		       chunk);
+		pte_unmap_unlock(pte, ptl);
+		addr += chunk;
+		from += chunk;
+		len -= chunk;
+	}
+	up_read(&mm->mmap_lock);
+	return err;
+}
+
+long copy_from_mm(struct mm_struct *mm, uint64_t addr, void *dst, size_t len)
+{
+	uint8_t *to = dst;
+	long done = 0;
+
+	if (addr >= USER_VA_END)
+		return 0;
+	len = MIN(len, USER_VA_END - addr);
+	down_read(&mm->mmap_lock);
+	while (len) {
+		struct vm_area_struct *vma = find_vma(mm, addr);
+		size_t chunk = MIN(len, PAGE_SIZE - (addr & (PAGE_SIZE - 1)));
+		spinlock_t *ptl;
+		uint64_t *pte;
+
+		if (!vma || vma->vm_start > addr)
+			break;
+		pte = lock_own_page(mm, addr, &ptl);
+		if (pte) {
+			memcpy(to,
+			       (uint8_t *)phys_to_virt(pte_phys(*pte)) + (addr & (PAGE_SIZE - 1)),
+			       chunk);
+			pte_unmap_unlock(pte, ptl);
+		} else {
+			memset(to, 0,
+			       chunk); /* never touched, or the zero page: zeroes either way */
+		}
+		addr += chunk;
+		to += chunk;
+		len -= chunk;
+		done += (long)chunk;
+	}
+	up_read(&mm->mmap_lock);
+	return done;
+}

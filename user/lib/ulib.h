@@ -1,0 +1,26 @@
+/*
+ * Small helpers shared by Augur's user programs (user/lib/ulib.c): reading a whole small file
+ * (the /proc files), and signal names for kill, sh and usertests. Plain static musl; no state.
+ */
+#ifndef USER_ULIB_H
+#define USER_ULIB_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Reads the file at path into buf (at most size - 1 bytes) and NUL-terminates it. /proc files
+ * are generated at open time, so one open and reads until EOF give a consistent snapshot.
+ * Returns the length read, or -1 with errno set.
+ */
+ssize_t read_file(const char *path, char *buf, size_t size);
+
+/* "SEGV" for SIGSEGV, or NULL for a number without a name. */
+const char *sig_name(int sig);
+/* A signal from "SEGV", "SIGSEGV", "segv" or "11"; -1 if there is no such signal. */
+int sig_from_name(const char *s);
+
+/* Writes the whole buffer, retrying short writes and EINTR; 0 or -1. */
+int write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -424,31 +424,32 @@ static long sys_setpgid(int pid, int pgid)
 }
 SYSCALL(__NR_setpgid, sys_setpgid);
 
-static long sys_getpgid(int pid)
+/* A process's group (want_sid false) or session, by PID (0 = the caller); -ESRCH if none. */
+static long get_pgid_or_sid(int pid, bool want_sid)
 {
 	uint64_t flags = spin_lock_irqsave(&tasklist_lock);
 	struct process *p = pid ? find_locked(pid) : current_process();
-	long ret = p ? p->pgid : -ESRCH;
+	long ret = !p ? -ESRCH : want_sid ? p->sid : p->pgid;
 
 	spin_unlock_irqrestore(&tasklist_lock, flags);
 	return ret;
+}
+
+static long sys_getpgid(int pid)
+{
+	return get_pgid_or_sid(pid, false);
 }
 SYSCALL(__NR_getpgid, sys_getpgid);
 
 static long sys_getpgrp(void)
 {
-	return sys_getpgid(0);
+	return get_pgid_or_sid(0, false);
 }
 SYSCALL(__NR_getpgrp, sys_getpgrp);
 
 static long sys_getsid(int pid)
 {
-	uint64_t flags = spin_lock_irqsave(&tasklist_lock);
-	struct process *p = pid ? find_locked(pid) : current_process();
-	long ret = p ? p->sid : -ESRCH;
-
-	spin_unlock_irqrestore(&tasklist_lock, flags);
-	return ret;
+	return get_pgid_or_sid(pid, true);
 }
 SYSCALL(__NR_getsid, sys_getsid);
 

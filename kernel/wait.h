@@ -144,35 +144,12 @@ uint64_t sched_clock_ns(void);
 bool signal_pending(void);
 
 /*
- * Like wait_event, but a signal ends the wait: 0 once cond is true, -ERESTARTSYS if a signal
- * arrived first. The sleeper is TASK_INTERRUPTIBLE, which signal_wake_up() wakes and
- * wake_up_process() also wakes.
+ * Like wait_event, but a signal ends the wait, and so does the deadline (sched_clock_ns()
+ * time; WAIT_FOREVER for none): 0 once cond is true, -ERESTARTSYS if a signal arrived first,
+ * -ETIMEDOUT at the deadline. The sleeper is TASK_INTERRUPTIBLE, which signal_wake_up()
+ * wakes and wake_up_process() also wakes.
  */
-#define wait_event_interruptible(wq, cond)                                         \
-	({                                                                         \
-		int __ret = 0;                                                     \
-		if (!(cond)) {                                                     \
-			struct wait_queue_entry __we;                              \
-			init_wait_entry(&__we, false);                             \
-			for (;;) {                                                 \
-				prepare_to_wait(&(wq), &__we, TASK_INTERRUPTIBLE); \
-				if (cond)                                          \
-					break;                                     \
-				if (signal_pending()) {                            \
-					__ret = -ERESTARTSYS;                      \
-					break;                                     \
-				}                                                  \
-				schedule();                                        \
-			}                                                          \
-			finish_wait(&(wq), &__we);                                 \
-		}                                                                  \
-		__ret;                                                             \
-	})
-
-/*
- * The same with a deadline in sched_clock_ns() time: 0 when cond became true, -ETIMEDOUT
- * (-110) at the deadline, -ERESTARTSYS on a signal.
- */
+#define WAIT_FOREVER UINT64_MAX
 #define wait_event_interruptible_until(wq, cond, deadline_ns)                      \
 	({                                                                         \
 		int __ret = 0;                                                     \
@@ -188,6 +165,10 @@ bool signal_pending(void);
 					__ret = -ERESTARTSYS;                      \
 					break;                                     \
 				}                                                  \
+				if (__dl == WAIT_FOREVER) {                        \
+					schedule();                                \
+					continue;                                  \
+				}                                                  \
 				if (sched_clock_ns() >= __dl) {                    \
 					__ret = -ETIMEDOUT;                        \
 					break;                                     \
@@ -198,6 +179,8 @@ bool signal_pending(void);
 		}                                                                  \
 		__ret;                                                             \
 	})
+
+#define wait_event_interruptible(wq, cond) wait_event_interruptible_until(wq, cond, WAIT_FOREVER)
 
 /*
  * Completions: "this happened N times". complete() lets one waiter through (or banks the

@@ -6,6 +6,7 @@
  * New descriptors stay below the caller's RLIMIT_NOFILE (kernel/rlimit.c).
  */
 #include "kernel/vfs.h"
+#include "kernel/refcount.h"
 #include "kernel/ramfs.h"
 #include "kernel/process.h"
 #include "kernel/panic.h"
@@ -32,20 +33,12 @@ struct file *file_alloc(struct inode *inode, const struct file_operations *ops, 
 
 void fget(struct file *f)
 {
-	int old = __atomic_fetch_add(&f->refs, 1, __ATOMIC_RELAXED);
-
-	BUG_ON(old <= 0);
+	ref_get(&f->refs);
 }
 
 void fput(struct file *f)
 {
-	int old;
-
-	if (!f)
-		return;
-	old = __atomic_fetch_sub(&f->refs, 1, __ATOMIC_ACQ_REL);
-	BUG_ON(old <= 0);
-	if (old != 1)
+	if (!f || !ref_put(&f->refs))
 		return;
 	if (f->ops && f->ops->release)
 		f->ops->release(f);
@@ -118,13 +111,7 @@ struct files_struct *files_copy(struct files_struct *old)
 
 void files_put(struct files_struct *files)
 {
-	int old;
-
-	if (!files)
-		return;
-	old = __atomic_fetch_sub(&files->refs, 1, __ATOMIC_ACQ_REL);
-	BUG_ON(old <= 0);
-	if (old != 1)
+	if (!files || !ref_put(&files->refs))
 		return;
 	/* The last user: nobody else can reach the table any more. */
 	for (int fd = 0; fd < MAX_OPEN_FILES; fd++)
@@ -313,13 +300,7 @@ struct fs_struct *fs_copy(struct fs_struct *old)
 
 void fs_put(struct fs_struct *fs)
 {
-	int old;
-
-	if (!fs)
-		return;
-	old = __atomic_fetch_sub(&fs->refs, 1, __ATOMIC_ACQ_REL);
-	BUG_ON(old <= 0);
-	if (old != 1)
+	if (!fs || !ref_put(&fs->refs))
 		return;
 	iput(fs->cwd);
 	kfree(fs);

@@ -6,6 +6,7 @@
  * Locks: tasklist_lock to link the new process into the tree, process.lock for its threads.
  */
 #include "kernel/process.h"
+#include "kernel/refcount.h"
 #include "kernel/signal.h"
 #include "kernel/syscall.h"
 #include "kernel/sched.h"
@@ -62,19 +63,19 @@ static int copy_process_parts(struct process *np, struct process *cur, uint64_t 
 		np->mm = dup_mm(cur->mm);
 	}
 	if (flags & CLONE_FILES) {
-		__atomic_add_fetch(&cur->files->refs, 1, __ATOMIC_RELAXED);
+		ref_get(&cur->files->refs);
 		np->files = cur->files;
 	} else {
 		np->files = files_copy(cur->files);
 	}
 	if (flags & CLONE_FS) {
-		__atomic_add_fetch(&cur->fs->refs, 1, __ATOMIC_RELAXED);
+		ref_get(&cur->fs->refs);
 		np->fs = cur->fs;
 	} else {
 		np->fs = fs_copy(cur->fs);
 	}
 	if (flags & CLONE_SIGHAND) {
-		__atomic_add_fetch(&cur->sighand->refs, 1, __ATOMIC_RELAXED);
+		ref_get(&cur->sighand->refs);
 		np->sighand = cur->sighand;
 	} else {
 		np->sighand = sighand_copy(cur->sighand);

@@ -5,6 +5,7 @@
  * guards a process's thread list. Fork lives in kernel/fork.c, exit and wait in kernel/exit.c.
  */
 #include "kernel/process.h"
+#include "kernel/refcount.h"
 #include "kernel/signal.h"
 #include "kernel/sched.h"
 #include "kernel/smp.h"
@@ -88,7 +89,7 @@ struct process *process_alloc(void)
 
 void process_get(struct process *p)
 {
-	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	ref_get(&p->refs);
 }
 
 /*
@@ -97,7 +98,7 @@ void process_get(struct process *p)
  */
 void process_put(struct process *p)
 {
-	if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+	if (!ref_put(&p->refs))
 		return;
 	if (p->mm)
 		mmput(p->mm);

@@ -5,6 +5,7 @@
  * time, and code that needs two takes the directory before its child (kernel/vfs.h).
  */
 #include "kernel/ramfs.h"
+#include "kernel/refcount.h"
 #include "kernel/pipe.h"
 #include "kernel/process.h"
 #include "kernel/printk.h"
@@ -50,9 +51,7 @@ struct inode *inode_alloc(uint32_t mode, uint64_t dev)
 
 void igrab(struct inode *inode)
 {
-	int old = __atomic_fetch_add(&inode->refs, 1, __ATOMIC_RELAXED);
-
-	BUG_ON(old <= 0);
+	ref_get(&inode->refs);
 }
 
 /* Frees inode; returns the parent directory whose reference it held, for the caller to drop. */
@@ -94,10 +93,7 @@ long vfs_nr_inodes(void)
 void iput(struct inode *inode)
 {
 	while (inode) {
-		int old = __atomic_fetch_sub(&inode->refs, 1, __ATOMIC_ACQ_REL);
-
-		BUG_ON(old <= 0);
-		if (old != 1)
+		if (!ref_put(&inode->refs))
 			return;
 		BUG_ON(inode == root_inode);
 		inode = inode_free(inode);

@@ -5,6 +5,7 @@
  * handlers, every pending set and every mask of the threads sharing it), interrupts off.
  */
 #include "kernel/signal.h"
+#include "kernel/refcount.h"
 #include "kernel/process.h"
 #include "kernel/sched.h"
 #include "kernel/errno.h"
@@ -92,7 +93,7 @@ struct sighand_struct *sighand_copy(const struct sighand_struct *old)
 
 void sighand_put(struct sighand_struct *sh)
 {
-	if (sh && __atomic_sub_fetch(&sh->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (sh && ref_put(&sh->refs))
 		kfree(sh);
 }
 

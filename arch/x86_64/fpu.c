@@ -195,6 +195,18 @@ void fpu_save(struct fpu_state *fpu)
 		__asm__ __volatile__("fxsave64 (%0)" ::"r"(fpu) : "memory");
 }
 
+/* insn, then err = 0; if insn faults, the exception table resumes at 2: with err = 1. */
+#define FAULT_GUARDED(insn)                \
+	"1: " insn "\n\t"                  \
+	"xorl %[err], %[err]\n\t"          \
+	"jmp 3f\n"                         \
+	"2: movl $1, %[err]\n"             \
+	"3:\n\t"                           \
+	".pushsection .extable, \"a\"\n\t" \
+	".balign 8\n\t"                    \
+	".quad 1b, 2b\n\t"                 \
+	".popsection"
+
 /*
  * The restore faults (#GP) on contents the CPU rejects, such as reserved MXCSR bits or a
  * malformed XSAVE header, which a user program can plant through sigreturn. The instruction
@@ -205,28 +217,12 @@ static bool fpu_restore_raw(const struct fpu_state *fpu)
 	int failed;
 
 	if (use_xsave)
-		__asm__ __volatile__("1: xrstor64 (%[p])\n\t"
-				     "xorl %[err], %[err]\n\t"
-				     "jmp 3f\n"
-				     "2: movl $1, %[err]\n"
-				     "3:\n\t"
-				     ".pushsection .extable, \"a\"\n\t"
-				     ".balign 8\n\t"
-				     ".quad 1b, 2b\n\t"
-				     ".popsection"
+		__asm__ __volatile__(FAULT_GUARDED("xrstor64 (%[p])")
 				     : [err] "=&r"(failed)
 				     : [p] "r"(fpu), "a"(~0U), "d"(~0U)
 				     : "memory");
 	else
-		__asm__ __volatile__("1: fxrstor64 (%[p])\n\t"
-				     "xorl %[err], %[err]\n\t"
-				     "jmp 3f\n"
-				     "2: movl $1, %[err]\n"
-				     "3:\n\t"
-				     ".pushsection .extable, \"a\"\n\t"
-				     ".balign 8\n\t"
-				     ".quad 1b, 2b\n\t"
-				     ".popsection"
+		__asm__ __volatile__(FAULT_GUARDED("fxrstor64 (%[p])")
 				     : [err] "=&r"(failed)
 				     : [p] "r"(fpu)
 				     : "memory");

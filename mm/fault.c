@@ -200,7 +200,7 @@ int expand_stack(struct vm_area_struct *vma, uint64_t addr)
 	/* Keep the guard gap to whatever lies below, so a runaway stack never reaches it. */
 	if (prev && addr < prev->vm_end + STACK_GUARD_GAP)
 		return -ENOMEM;
-	vma->vm_start = addr;
+	vma_adjust(vma->vm_mm, vma, addr, vma->vm_end);
 	return 0;
 }
 

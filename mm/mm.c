@@ -141,9 +141,7 @@ static void exit_mmap(struct mm_struct *mm)
 	unmap_page_range(&tlb, mm, 0, USER_VA_END, true);
 	/* Flushes every CPU in mm_cpumask, lazy ones included, before anything is freed. */
 	tlb_finish_mmu(&tlb);
-	list = mm->mmap;
-	mm->mmap = NULL;
-	mm->map_count = 0;
+	list = vma_detach_all(mm);
 	up_write(&mm->mmap_lock);
 	vm_area_free_list(list);
 	WARN_ON(mm->rss_pages != 0 || mm->pgtable_pages != 0);
@@ -185,7 +183,6 @@ void switch_mm(struct mm_struct *next)
 struct mm_struct *dup_mm(struct mm_struct *old)
 {
 	struct mm_struct *mm = mm_alloc();
-	struct vm_area_struct *tail = NULL;
 	int err = 0;
 
 	if (!mm)
@@ -212,14 +209,8 @@ struct mm_struct *dup_mm(struct mm_struct *old)
 			break;
 		}
 		copy->vm_mm = mm;
-		/* Appended in order: mm is private to us, so no lock is needed for the list. */
-		copy->vm_prev = tail;
-		if (tail)
-			tail->vm_next = copy;
-		else
-			mm->mmap = copy;
-		tail = copy;
-		mm->map_count++;
+		/* mm is private to us, so no lock is needed for its list and tree. */
+		vma_link(mm, copy);
 		err = copy_page_range(mm, old, vma);
 	}
 	up_write(&old->mmap_lock);

@@ -1,9 +1,9 @@
 /*
- * User address spaces (mm/mm.c, mm/vma.c, mm/pgtable.c, mm/fault.c, mm/mmap.c): struct
- * mm_struct, its VMAs and page tables, and the calls the rest of the kernel makes on them.
- * The user-space issue builds the first version (sorted VMA list, demand-zero faults under
- * mmap_lock, plain-copy fork); the VM issue replaces the list with a tree, adds COW and
- * batched TLB shootdown; the SPF issue adds the speculative path. Names follow Linux.
+ * User address spaces (mm/mm.c, mm/vma.c, mm/vma_tree.c, mm/pgtable.c, mm/fault.c,
+ * mm/mmap.c): struct mm_struct, its VMAs and page tables, and the calls the rest of the kernel
+ * makes on them. The user-space issue builds the first version (sorted VMA list, demand-zero
+ * faults under mmap_lock, plain-copy fork); the VM issue adds the VMA tree beside the list,
+ * COW and batched TLB shootdown; the SPF issue adds the speculative path. Names follow Linux.
  *
  * Lock order (DESIGN.md): mmap_lock -> page_table_lock -> PTE lock -> page allocator.
  */
@@ -13,6 +13,8 @@
 #include "kernel/compiler.h"
 #include "kernel/rwsem.h"
 #include "kernel/spinlock.h"
+#include "kernel/seqcount.h"
+#include "kernel/rcu.h"
 #include "arch/x86_64/trap.h"
 
 /* Linux mmap/mprotect ABI */
@@ -81,25 +83,62 @@
 struct mm_struct;
 
 /*
+ * A VMA's links in its mm's red-black tree (mm/vma_tree.c). Written only with mmap_lock held
+ * for write, inside an mm_rb_seq write section, with WRITE_ONCE: a lock-free walker reads
+ * them with READ_ONCE and trusts what it found only if mm_rb_seq did not move meanwhile.
+ */
+struct vma_rb {
+	struct vm_area_struct *parent, *left, *right; /* NULL: none; see above */
+	bool red;				      /* colour; mmap_lock (walkers ignore it) */
+};
+
+/*
  * A virtual memory area: [vm_start, vm_end) with one set of permissions. Fields change only
  * with mmap_lock held for write (the SPF issue adds vm_sequence for lock-free readers).
  */
 struct vm_area_struct {
-	uint64_t vm_start, vm_end; /* page aligned; mmap_lock */
+	uint64_t vm_start, vm_end; /* page aligned; mmap_lock (write) + mm_rb_seq while linked */
 	uint64_t vm_flags;	   /* VM_*; mmap_lock */
 	uint64_t vm_page_prot;	   /* PTE permission bits for present pages; mmap_lock */
 	struct mm_struct *vm_mm;   /* fixed */
 	struct vm_area_struct *vm_next, *vm_prev; /* address order; mmap_lock */
+	struct vma_rb vm_rb;			  /* tree links, keyed by vm_start; see above */
+	/*
+	 * The largest free gap below any VMA of this subtree (a VMA's gap: from its
+	 * predecessor's vm_end to its vm_start_gap()); lets placement skip whole subtrees.
+	 * mmap_lock (write) + mm_rb_seq.
+	 */
+	uint64_t rb_subtree_gap;
+	/*
+	 * Not in the tree: set at allocation and on removal, cleared when linked. mmap_lock
+	 * (write) + mm_rb_seq; a lock-free reader holding the VMA reads it (READ_ONCE) to learn
+	 * that the VMA it found has been removed.
+	 */
+	bool detached;
+	/*
+	 * Frees the VMA a grace period after its removal (vm_area_free): a lock-free reader may
+	 * still be looking at it. Owned by RCU from call_rcu on.
+	 */
+	struct rcu_head vm_rcu;
 };
 
 struct mm_struct {
-	uint64_t *pgd;		       /* top-level table (direct-map address); fixed */
-	uint64_t pgd_phys;	       /* what CR3 gets; fixed */
-	struct rw_semaphore mmap_lock; /* guards the VMA list and the layout fields below */
-	struct vm_area_struct *mmap;   /* first VMA; mmap_lock */
-	int map_count;		       /* number of VMAs; mmap_lock */
-	spinlock_t page_table_lock;    /* installing/clearing upper-level page-table entries */
-	int mm_users;		       /* atomic: threads and other users of the address space */
+	uint64_t *pgd;	   /* top-level table (direct-map address); fixed */
+	uint64_t pgd_phys; /* what CR3 gets; fixed */
+	struct rw_semaphore
+		mmap_lock;	      /* guards the VMA list and tree and the layout fields below */
+	struct vm_area_struct *mmap;  /* first VMA; mmap_lock */
+	struct vm_area_struct *mm_rb; /* root of the VMA tree (mm/vma_tree.c); as vma_rb links */
+	/*
+	 * Odd while the VMA tree (links, bounds, gaps) is being changed: writers hold mmap_lock
+	 * for write and bracket each change with write_seqcount_begin/end; a lock-free walker
+	 * samples it with raw_read_seqcount (giving up on odd: the writer may sleep) and
+	 * validates with read_seqcount_retry.
+	 */
+	seqcount_t mm_rb_seq;
+	int map_count;		    /* number of VMAs; mmap_lock */
+	spinlock_t page_table_lock; /* installing/clearing upper-level page-table entries */
+	int mm_users;		    /* atomic: threads and other users of the address space */
 	/*
 	 * atomic: references to the struct; all of mm_users together hold one. Lazy-TLB CPUs
 	 * hold none: the last mmdrop() makes them load the kernel's tables first (mm/mm.c).

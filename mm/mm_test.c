@@ -36,9 +36,10 @@ void run_pinned(struct ktest_ctx *ctx, int (*fn)(void *), int cpu)
 	thread_join(t);
 }
 
-/* Free pages once the slab's caches of this CPU are given back. */
+/* Free pages once freed VMAs have left RCU and the slab caches are given back. */
 uint64_t settled_free_pages(void)
 {
+	vm_area_free_barrier(); /* VMAs are freed after a grace period, by the rcu thread */
 	slab_shrink_all();
 	return page_alloc_free_pages();
 }

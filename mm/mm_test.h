@@ -17,7 +17,7 @@
 
 /* Runs fn(ctx) in a thread pinned to cpu and waits for it. */
 void run_pinned(struct ktest_ctx *ctx, int (*fn)(void *), int cpu);
-/* Free pages once this CPU's slab caches are given back. */
+/* Free pages once freed VMAs have left RCU and the slab caches are given back. */
 uint64_t settled_free_pages(void);
 /* Warms the caches up (zero page, slab caches), then returns settled_free_pages(). */
 uint64_t baseline(void);

@@ -98,7 +98,7 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	/* Grow in place if the mapping ends its VMA and the space above is free. */
 	if (addr + old_len == vma->vm_end && addr <= TASK_SIZE - new_len &&
 	    (!vma->vm_next || addr + new_len <= vm_start_gap(vma->vm_next))) {
-		vma->vm_end = addr + new_len;
+		vma_adjust(mm, vma, vma->vm_start, addr + new_len);
 		vma_merge_around(mm, vma);
 		r = (long)addr;
 		goto out;

@@ -1,13 +1,14 @@
 /*
- * VMA list operations: lookup, insertion, split, merge, range removal and placement of new
- * mappings. The list is mm->mmap, sorted by address, linked both ways, with mm->map_count
- * entries; mm->mmap_lock guards all of it (write to change, read to look). Nothing here
- * touches page tables, so the file also builds on the host (tools/hosttest/test_vma.c).
+ * VMA operations built on the list and tree of mm/vma_tree.c: allocation and RCU freeing,
+ * linking, split, merge, range removal and placement of new mappings. mm->mmap_lock guards it
+ * all (write to change, read to look); each change is also an mm_rb_seq write section, for
+ * lock-free walkers. Nothing here touches page tables, so the file also builds on the host.
  */
 #include "mm/vma.h"
 #include "mm/slab.h"
 #include "kernel/errno.h"
 #include "kernel/panic.h"
+#include "kernel/smp.h"
 
 static struct kmem_cache *vm_area_cachep;
 
@@ -21,8 +22,10 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
 	struct vm_area_struct *vma = kmem_cache_alloc(vm_area_cachep, __GFP_ZERO);
 
-	if (vma)
+	if (vma) {
 		vma->vm_mm = mm;
+		vma->detached = true;
+	}
 	return vma;
 }
 
@@ -33,13 +36,31 @@ struct vm_area_struct *vm_area_dup(const struct vm_area_struct *orig)
 	if (vma) {
 		*vma = *orig;
 		vma->vm_next = vma->vm_prev = NULL;
+		vma->vm_rb = (struct vma_rb){0};
+		vma->rb_subtree_gap = 0;
+		vma->detached = true;
 	}
 	return vma;
 }
 
+static void vm_area_free_rcu(struct rcu_head *head)
+{
+	kmem_cache_free(vm_area_cachep, container_of(head, struct vm_area_struct, vm_rcu));
+}
+
+/*
+ * Every VMA goes this way, even one that was never linked: one rule is easier to check than
+ * "immediately unless a walker could have seen it". A walker (find_vma_lockless) inside
+ * rcu_read_lock() may have loaded a pointer to vma just before vma_tree_remove() took it out;
+ * it will find vma->detached set, or mm_rb_seq moved, and retry, but it must be able to read
+ * the struct until it leaves rcu_read_lock(), which the grace period guarantees.
+ */
 void vm_area_free(struct vm_area_struct *vma)
 {
-	kmem_cache_free(vm_area_cachep, vma);
+	if (!vma)
+		return;
+	BUG_ON(!vma->detached);
+	call_rcu(&vma->vm_rcu, vm_area_free_rcu);
 }
 
 void vm_area_free_list(struct vm_area_struct *list)
@@ -52,59 +73,16 @@ void vm_area_free_list(struct vm_area_struct *list)
 	}
 }
 
-struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr)
+static void drain_vma_cache(void *arg)
 {
-	struct vm_area_struct *vma;
-
-	for (vma = mm->mmap; vma; vma = vma->vm_next)
-		if (vma->vm_end > addr)
-			return vma;
-	return NULL;
+	kmem_cache_drain_cpu(vm_area_cachep);
 }
 
-struct vm_area_struct *find_vma_prev(struct mm_struct *mm, uint64_t addr,
-				     struct vm_area_struct **pprev)
+void vm_area_free_barrier(void)
 {
-	struct vm_area_struct *vma, *prev = NULL;
-
-	for (vma = mm->mmap; vma; prev = vma, vma = vma->vm_next)
-		if (vma->vm_end > addr)
-			break;
-	*pprev = prev;
-	return vma;
-}
-
-struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t start, uint64_t end)
-{
-	struct vm_area_struct *vma = find_vma(mm, start);
-
-	return vma && vma->vm_start < end ? vma : NULL;
-}
-
-struct vm_area_struct *vma_last(struct mm_struct *mm)
-{
-	struct vm_area_struct *vma = mm->mmap;
-
-	while (vma && vma->vm_next)
-		vma = vma->vm_next;
-	return vma;
-}
-
-/* Links vma between prev (NULL: at the head) and prev's successor. */
-static void link_after(struct mm_struct *mm, struct vm_area_struct *prev,
-		       struct vm_area_struct *vma)
-{
-	struct vm_area_struct *next = prev ? prev->vm_next : mm->mmap;
-
-	vma->vm_prev = prev;
-	vma->vm_next = next;
-	if (prev)
-		prev->vm_next = vma;
-	else
-		mm->mmap = vma;
-	if (next)
-		next->vm_prev = vma;
-	mm->map_count++;
+	rcu_barrier();
+	/* The rcu thread freed them into the magazine of whichever CPU it ran on. */
+	on_each_cpu(drain_vma_cache, NULL, true);
 }
 
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
@@ -113,19 +91,58 @@ void vma_link(struct mm_struct *mm, struct vm_area_struct *vma)
 
 	BUG_ON(vma->vm_start >= vma->vm_end);
 	BUG_ON(next && next->vm_start < vma->vm_end);
-	link_after(mm, prev, vma);
+	vma_write_begin(mm);
+	vma_tree_insert(mm, prev, vma);
+	vma_write_end(mm);
 }
 
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma)
 {
-	if (vma->vm_prev)
-		vma->vm_prev->vm_next = vma->vm_next;
-	else
-		mm->mmap = vma->vm_next;
-	if (vma->vm_next)
-		vma->vm_next->vm_prev = vma->vm_prev;
-	vma->vm_next = vma->vm_prev = NULL;
-	mm->map_count--;
+	vma_write_begin(mm);
+	vma_tree_remove(mm, vma);
+	vma_write_end(mm);
+}
+
+struct vm_area_struct *vma_detach_all(struct mm_struct *mm)
+{
+	struct vm_area_struct *list = mm->mmap;
+
+	vma_write_begin(mm);
+	for (struct vm_area_struct *vma = list; vma; vma = vma->vm_next)
+		WRITE_ONCE(vma->detached, true);
+	/* The list stays linked through vm_next for the caller; the tree is simply dropped. */
+	WRITE_ONCE(mm->mm_rb, NULL);
+	mm->mmap = NULL;
+	mm->map_count = 0;
+	vma_write_end(mm);
+	return list;
+}
+
+/*
+ * Bounds change in place: vma's own gap depends on vm_start, its successor's on vm_end. The
+ * order of the two stores keeps vma from overlapping a neighbour at any moment.
+ */
+static void set_bounds(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start,
+		       uint64_t end)
+{
+	if (start != vma->vm_start) {
+		WRITE_ONCE(vma->vm_start, start);
+		vma_gap_update(mm, vma);
+	}
+	if (end != vma->vm_end) {
+		WRITE_ONCE(vma->vm_end, end);
+		if (vma->vm_next)
+			vma_gap_update(mm, vma->vm_next);
+	}
+}
+
+void vma_adjust(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end)
+{
+	BUG_ON(start >= end || (vma->vm_prev && vma->vm_prev->vm_end > start));
+	BUG_ON(vma->vm_next && vma->vm_next->vm_start < end);
+	vma_write_begin(mm);
+	set_bounds(mm, vma, start, end);
+	vma_write_end(mm);
 }
 
 /* split_vma with the new VMA already allocated: cannot fail. */
@@ -134,9 +151,15 @@ static struct vm_area_struct *__split_vma(struct mm_struct *mm, struct vm_area_s
 {
 	BUG_ON(addr <= vma->vm_start || addr >= vma->vm_end || (addr & (PAGE_SIZE - 1)));
 	*upper = *vma;
+	upper->vm_next = upper->vm_prev = NULL;
+	upper->vm_rb = (struct vma_rb){0};
+	upper->detached = true;
 	upper->vm_start = addr;
-	vma->vm_end = addr;
-	link_after(mm, vma, upper);
+	/* One section: a walker must never see [addr, vm_end) covered by neither half. */
+	vma_write_begin(mm);
+	WRITE_ONCE(vma->vm_end, addr);
+	vma_tree_insert(mm, vma, upper);
+	vma_write_end(mm);
 	return upper;
 }
 
@@ -157,15 +180,26 @@ struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_str
 {
 	struct vm_area_struct *prev = vma->vm_prev, *next = vma->vm_next;
 
-	/* Anonymous VMAs carry no per-VMA page state yet, so merging is only list surgery. */
+	/*
+	 * Anonymous VMAs carry no per-VMA page state yet, so merging is only list and tree
+	 * surgery: the upper VMA leaves first, then the lower one grows over its range.
+	 */
 	if (vma_can_merge(vma, next)) {
-		vma->vm_end = next->vm_end;
-		vma_unlink(mm, next);
+		uint64_t end = next->vm_end;
+
+		vma_write_begin(mm);
+		vma_tree_remove(mm, next);
+		set_bounds(mm, vma, vma->vm_start, end);
+		vma_write_end(mm);
 		vm_area_free(next);
 	}
 	if (vma_can_merge(prev, vma)) {
-		prev->vm_end = vma->vm_end;
-		vma_unlink(mm, vma);
+		uint64_t end = vma->vm_end;
+
+		vma_write_begin(mm);
+		vma_tree_remove(mm, vma);
+		set_bounds(mm, prev, prev->vm_start, end);
+		vma_write_end(mm);
 		vm_area_free(vma);
 		vma = prev;
 	}
@@ -197,8 +231,12 @@ struct vm_area_struct *vma_modify_flags(struct mm_struct *mm, struct vm_area_str
 		vma = __split_vma(mm, vma, start, spare[need++]);
 	if (end < vma->vm_end)
 		__split_vma(mm, vma, end, spare[need++]);
+	/* VM_GROWSDOWN decides the guard gap, hence the cached gaps. */
+	vma_write_begin(mm);
 	vma->vm_flags = newflags;
 	vma->vm_page_prot = newprot;
+	vma_gap_update(mm, vma);
+	vma_write_end(mm);
 	return vma;
 }
 
@@ -233,40 +271,18 @@ int vma_detach_range(struct mm_struct *mm, uint64_t start, uint64_t end,
 	last = find_vma(mm, end - 1);
 	if (last && last->vm_start < end && last->vm_end > end)
 		__split_vma(mm, last, end, spare[need++]);
+	vma_write_begin(mm);
 	while (vma && vma->vm_start < end) {
 		struct vm_area_struct *next = vma->vm_next;
 
-		vma_unlink(mm, vma);
+		vma_tree_remove(mm, vma);
 		*tail = vma;
 		tail = &vma->vm_next;
 		vma = next;
 	}
+	vma_write_end(mm);
 	*detached = head;
 	return 0;
-}
-
-/*
- * The highest page-aligned a with [a, a + len) inside [lo, hi) and clear of every VMA and
- * guard gap; 0 if none (lo is at least MMAP_MIN_ADDR, so 0 is never an answer).
- */
-static uint64_t topdown_search(struct mm_struct *mm, uint64_t len, uint64_t lo, uint64_t hi)
-{
-	struct vm_area_struct *vma = mm->mmap;
-	uint64_t gap_start = 0, best = 0;
-
-	/* Walk the gaps in address order; the last one that fits is the highest. */
-	for (;;) {
-		uint64_t gap_end = vma ? vm_start_gap(vma) : USER_VA_END;
-		uint64_t s = MAX(gap_start, lo), e = MIN(gap_end, hi);
-
-		if (e > s && e - s >= len)
-			best = e - len;
-		if (!vma || gap_end >= hi)
-			break;
-		gap_start = vma->vm_end;
-		vma = vma->vm_next;
-	}
-	return best;
 }
 
 /* True if [addr, addr + len) touches no VMA and no guard gap. */
@@ -303,9 +319,9 @@ long get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int fl
 		if (addr <= TASK_SIZE - len && range_free(mm, addr, len))
 			return (long)addr;
 	}
-	found = topdown_search(mm, len, MMAP_MIN_ADDR, base);
+	found = vma_gap_topdown(mm, len, MMAP_MIN_ADDR, base);
 	if (!found)
-		found = topdown_search(mm, len, MMAP_MIN_ADDR, TASK_SIZE);
+		found = vma_gap_topdown(mm, len, MMAP_MIN_ADDR, TASK_SIZE);
 	return found ? (long)found : -ENOMEM;
 }
 
@@ -326,5 +342,5 @@ bool vma_list_valid(struct mm_struct *mm)
 			return false;
 		n++;
 	}
-	return n == mm->map_count;
+	return n == mm->map_count && vma_tree_valid(mm);
 }

@@ -1,9 +1,14 @@
 /*
- * The VMA list of an mm (mm/vma.c): a sorted, doubly linked list of non-overlapping
- * vm_area_structs, and the operations mmap/munmap/mprotect/brk build on. Pure list logic: no
- * page tables, so it compiles on the host (tools/hosttest/test_vma.c). Every function that
- * changes the list needs mm->mmap_lock held for write; lookups need it held at least for read.
- * The VM issue replaces the list with a tree behind these same calls.
+ * The VMAs of an mm: non-overlapping vm_area_structs kept twice, as a sorted doubly linked
+ * list (mm->mmap, vm_next/vm_prev: iteration) and as an augmented red-black tree keyed by
+ * vm_start (mm->mm_rb: O(log n) lookup and gap search). mm/vma_tree.c keeps the two in step;
+ * mm/vma.c builds split, merge, range removal and placement on top. No page tables here, so
+ * both files compile on the host (tools/hosttest/test_vma.c).
+ *
+ * Locking: every function that changes VMAs needs mm->mmap_lock held for write (and does its
+ * own mm_rb_seq write sections); lookups need it at least for read, except find_vma_lockless.
+ * Removed VMAs are freed through RCU (vm_area_free), so a lock-free walker never touches
+ * freed memory.
  */
 #ifndef MM_VMA_H
 #define MM_VMA_H
@@ -13,15 +18,32 @@
 /* Linux's stack_guard_gap: placement keeps this much free below a grows-down VMA. */
 #define STACK_GUARD_GAP (256UL * 4096UL)
 
+/*
+ * A red-black tree of n nodes is at most 2 * log2(n + 1) high: 32 for MAX_MAP_COUNT VMAs.
+ * A lock-free walk that goes deeper is watching a writer rebalance, and gives up.
+ */
+#define VMA_TREE_MAX_HEIGHT 64
+
 /* Creates the VMA cache (mm_init). */
 void vma_cache_init(void);
-/* A zeroed VMA belonging to mm, or NULL. */
+/* A zeroed, detached VMA belonging to mm, or NULL. */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
-/* A copy of orig (same mm, not linked), or NULL. */
+/* A detached copy of orig (same mm, no list or tree links), or NULL. */
 struct vm_area_struct *vm_area_dup(const struct vm_area_struct *orig);
+/*
+ * Frees a detached VMA (NULL is ignored) after an RCU grace period: a lock-free walker that
+ * found it before its removal may still read it. The memory is slab memory, so page counts
+ * see it only when the callback has run and the slab is shrunk (vm_area_free_barrier).
+ */
 void vm_area_free(struct vm_area_struct *vma);
-/* Frees a chain linked through vm_next (a detached list). */
+/* vm_area_free on a chain linked through vm_next (a detached list). */
 void vm_area_free_list(struct vm_area_struct *list);
+/*
+ * Waits until every VMA freed so far is back in the slab and no CPU caches freed VMA objects
+ * (rcu_barrier, then a drain on every CPU), so slab_shrink_all() can return their pages.
+ * For tests that count pages; thread context.
+ */
+void vm_area_free_barrier(void);
 
 /* Where placement must stay clear of: a grows-down VMA claims its guard gap too. */
 static inline uint64_t vm_start_gap(const struct vm_area_struct *vma)
@@ -33,6 +55,51 @@ static inline uint64_t vm_start_gap(const struct vm_area_struct *vma)
 	return start;
 }
 
+/* Where the free space below vma begins: its predecessor's end, or 0 for the first VMA. */
+static inline uint64_t vma_gap_start(const struct vm_area_struct *vma)
+{
+	return vma->vm_prev ? vma->vm_prev->vm_end : 0;
+}
+
+/* The size of the free gap below vma, [vma_gap_start, vm_start_gap), or 0. */
+static inline uint64_t vma_gap(const struct vm_area_struct *vma)
+{
+	uint64_t start = vma_gap_start(vma), end = vm_start_gap(vma);
+
+	return end > start ? end - start : 0;
+}
+
+/*
+ * Every change to the tree, or to a linked VMA's vm_start, vm_end or VM_GROWSDOWN, happens
+ * between these, with mmap_lock held for write, so a lock-free walker can tell it raced
+ * (mm/vma_tree.c asserts it). Sections do not nest. A new mm no one else can see yet (fork's
+ * child) needs no mmap_lock, but still uses them.
+ */
+static inline void vma_write_begin(struct mm_struct *mm)
+{
+	write_seqcount_begin(&mm->mm_rb_seq);
+}
+
+static inline void vma_write_end(struct mm_struct *mm)
+{
+	write_seqcount_end(&mm->mm_rb_seq);
+}
+
+/* ---- mm/vma_tree.c: the list and the tree together ---- */
+
+/*
+ * Links vma after prev (NULL: first) in the list and into the tree, and counts it. vma must
+ * fit between prev and prev's successor. Inside a write section.
+ */
+void vma_tree_insert(struct mm_struct *mm, struct vm_area_struct *prev, struct vm_area_struct *vma);
+/* Unlinks vma from list and tree, marks it detached. Inside a write section. */
+void vma_tree_remove(struct mm_struct *mm, struct vm_area_struct *vma);
+/*
+ * Refreshes the cached gaps from vma up to the root after vma's own gap changed: its
+ * vm_start or VM_GROWSDOWN, or its predecessor's vm_end. Inside a write section.
+ */
+void vma_gap_update(struct mm_struct *mm, struct vm_area_struct *vma);
+
 /* The first VMA with vm_end > addr (it may start above addr), or NULL. */
 struct vm_area_struct *find_vma(struct mm_struct *mm, uint64_t addr);
 /* find_vma, and in *pprev the VMA before the result (the last VMA if the result is NULL). */
@@ -43,14 +110,47 @@ struct vm_area_struct *find_vma_intersection(struct mm_struct *mm, uint64_t star
 /* The last VMA, or NULL. */
 struct vm_area_struct *vma_last(struct mm_struct *mm);
 
+/*
+ * find_vma without mmap_lock, for the speculative fault path: the caller is inside
+ * rcu_read_lock() (so no VMA it meets is freed) and holds a reference on mm. Returns true with
+ * *vmap set (NULL: no VMA above addr) if no writer changed the tree during the walk; false if
+ * one did or was active (the caller retries or takes mmap_lock). Even on success the VMA may
+ * be removed right after: the caller validates it (vma->detached, the SPF issue's
+ * vm_sequence) before trusting it.
+ */
+bool find_vma_lockless(struct mm_struct *mm, uint64_t addr, struct vm_area_struct **vmap);
+
+/*
+ * Gap search in O(log n): the highest (topdown) or lowest (bottomup) page-aligned a with
+ * [a, a + len) inside [lo, hi) and clear of every VMA and guard gap; 0 if there is none (lo
+ * must be above 0, so 0 is never an answer). len > 0, page aligned; hi <= USER_VA_END.
+ */
+uint64_t vma_gap_topdown(struct mm_struct *mm, uint64_t len, uint64_t lo, uint64_t hi);
+uint64_t vma_gap_bottomup(struct mm_struct *mm, uint64_t len, uint64_t lo, uint64_t hi);
+
+/* Checks the tree: colours, black heights, parent links, in-order = list order, cached gaps. */
+bool vma_tree_valid(struct mm_struct *mm);
+
+/* ---- mm/vma.c: what mmap, munmap, mprotect, brk and mremap build on ---- */
+
 /* Inserts vma in address order. It must not overlap any VMA (BUG otherwise). */
 void vma_link(struct mm_struct *mm, struct vm_area_struct *vma);
+/* Removes vma from list and tree (it is detached; free it with vm_area_free). */
 void vma_unlink(struct mm_struct *mm, struct vm_area_struct *vma);
+/*
+ * Unlinks every VMA at once (exit_mmap) and returns them linked through vm_next, detached.
+ */
+struct vm_area_struct *vma_detach_all(struct mm_struct *mm);
+/*
+ * Moves a linked VMA's bounds to [start, end) (stack growth, mremap growing in place). The
+ * VMA must stay clear of its neighbours (BUG otherwise).
+ */
+void vma_adjust(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start, uint64_t end);
 
 /*
  * Splits vma at addr (vm_start < addr < vm_end, page aligned): vma keeps [vm_start, addr), a
- * new VMA after it gets [addr, vm_end). Returns the new VMA, or NULL (list unchanged) when out
- * of memory.
+ * new VMA after it gets [addr, vm_end). Returns the new VMA, or NULL (nothing changed) when
+ * out of memory.
  */
 struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t addr);
 
@@ -69,9 +169,9 @@ struct vm_area_struct *vma_modify_flags(struct mm_struct *mm, struct vm_area_str
 					uint64_t newprot);
 
 /*
- * The list half of munmap: splits the VMAs straddling start or end, unlinks every VMA inside
+ * The VMA half of munmap: splits the VMAs straddling start or end, unlinks every VMA inside
  * [start, end) and hands them back in *detached (linked through vm_next, in address order).
- * 0, or -ENOMEM with the list unchanged (a split failed, or it would exceed MAX_MAP_COUNT).
+ * 0, or -ENOMEM with nothing changed (a split failed, or it would exceed MAX_MAP_COUNT).
  */
 int vma_detach_range(struct mm_struct *mm, uint64_t start, uint64_t end,
 		     struct vm_area_struct **detached);
@@ -85,7 +185,10 @@ int vma_detach_range(struct mm_struct *mm, uint64_t start, uint64_t end,
  */
 long get_unmapped_area(struct mm_struct *mm, uint64_t addr, uint64_t len, int flags);
 
-/* Checks the list invariants (sorted, linked both ways, counted, no mergeable neighbours). */
+/*
+ * Checks the list (sorted, linked both ways, counted, no mergeable neighbours) and the tree
+ * (vma_tree_valid).
+ */
 bool vma_list_valid(struct mm_struct *mm);
 
 #endif

@@ -1,80 +1,16 @@
 /*
- * Host unit test of the VMA list (mm/vma.c), compiled with ASan and UBSan. A fixed-seed
- * random sequence of map / unmap / protect / placement / lookup operations runs against the
- * list and against a model that keeps one vm_flags word per page of a 2048-page window; after
- * each step the list must be exactly the model's maximal runs of equal flags (so every
- * possible merge happened), and allocation failures injected into splits must leave both
- * unchanged. Stand-ins replace the kernel headers vma.c pulls in.
+ * Host unit test of the VMA operations (mm/vma.c on mm/vma_tree.c), compiled with ASan and
+ * UBSan. A fixed-seed random sequence of map / unmap / protect / placement / lookup operations
+ * runs against the VMAs and against a model that keeps one vm_flags word per page of a
+ * 2048-page window; after each step the list must be exactly the model's maximal runs of equal
+ * flags (so every possible merge happened), the tree must pass the independent checks of
+ * vma_host.h, lookups and gap searches must agree with linear scans, and allocation failures
+ * injected into splits must leave everything unchanged. Removed VMAs wait for a grace period
+ * the test ends at random moments. The tree alone: test_vma_tree.c.
  */
 #include "tools/hosttest/hosttest.h"
 
-/* ---- stand-ins: locks, trap frame, panic, slab, page size ---- */
-#define KERNEL_SPINLOCK_H
-typedef struct spinlock {
-	int dummy;
-} spinlock_t;
-#define KERNEL_RWSEM_H
-struct rw_semaphore {
-	int dummy;
-};
-#define ARCH_X86_64_TRAP_H
-struct trap_frame;
-#define KERNEL_PANIC_H
-#define BUG_ON(cond)                                                                         \
-	do {                                                                                 \
-		if (cond) {                                                                  \
-			fprintf(stderr, "BUG_ON(%s) at %s:%d\n", #cond, __FILE__, __LINE__); \
-			abort();                                                             \
-		}                                                                            \
-	} while (0)
-
-#define PAGE_SIZE  4096UL
-#define PAGE_SHIFT 12
-
-#define MM_SLAB_H
-typedef unsigned int gfp_t;
-#define __GFP_ZERO 0x100U
-#define SLAB_PANIC (1U << 1)
-struct kmem_cache {
-	size_t size;
-};
-static struct kmem_cache fake_cache;
-static int fail_allocs_after = -1; /* >= 0: that many allocations succeed, then NULL */
-static long live_objects;
-
-static struct kmem_cache *kmem_cache_create(const char *name, size_t size, size_t align,
-					    unsigned int flags)
-{
-	(void)name;
-	(void)align;
-	(void)flags;
-	fake_cache.size = size;
-	return &fake_cache;
-}
-
-static void *kmem_cache_alloc(struct kmem_cache *c, gfp_t gfp)
-{
-	void *p;
-
-	if (fail_allocs_after == 0)
-		return NULL;
-	if (fail_allocs_after > 0)
-		fail_allocs_after--;
-	p = gfp & __GFP_ZERO ? calloc(1, c->size) : malloc(c->size);
-	if (p)
-		live_objects++;
-	return p;
-}
-
-static void kmem_cache_free(struct kmem_cache *c, void *p)
-{
-	(void)c;
-	if (p)
-		live_objects--;
-	free(p);
-}
-
-#include "mm/vma.c"
+#include "tools/hosttest/vma_host.h"
 
 /* ---- the model ---- */
 
@@ -132,7 +68,7 @@ static bool list_matches_model(void)
 {
 	struct vm_area_struct *vma = mm.mmap;
 
-	if (!vma_list_valid(&mm))
+	if (!tree_ok(&mm) || !vma_list_valid(&mm))
 		return false;
 	model_runs();
 	for (int i = 0; i < nruns; i++, vma = vma->vm_next) {
@@ -236,7 +172,8 @@ static int list_protect(uint64_t start, uint64_t end, uint64_t rwx)
 
 static void reset(void)
 {
-	vm_area_free_list(mm.mmap);
+	vm_area_free_list(vma_detach_all(&mm));
+	rcu_barrier();
 	memset(&mm, 0, sizeof(mm));
 	mm.mmap_base = WEND;
 	memset(model, 0, sizeof(model));
@@ -371,6 +308,12 @@ TEST(vma_random)
 			       (unsigned long long)e);
 			CHECK(0);
 		}
+		CHECK(pending_all_detached(&mm));
+		CHECK(lookups_agree(&mm, 4, MMAP_MIN_ADDR, WEND + 64 * PAGE_SIZE));
+		/* Removed VMAs stay readable until a grace period ends, whenever that is. */
+		if (ht_below(4) == 0)
+			rcu_barrier();
+		CHECK_EQ(live_objects, mm.map_count + rcu_pending_count);
 	}
 	reset();
 	CHECK_EQ(live_objects, 0);

@@ -60,7 +60,7 @@ HOST_TESTS := $(sort $(wildcard tools/hosttest/test_*.c))
 HOSTCFLAGS := -std=gnu11 -O1 -g -I. -Wall -Wextra -Werror -Wno-unused-parameter \
               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all kernel iso usb run test gdb host-test clean format deps
+.PHONY: all kernel iso usb run test gdb host-test clean format deps vmbench
 all: kernel iso
 
 kernel: $(BUILD)/augur.elf
@@ -176,6 +176,11 @@ $(BUILD)/host/%: tools/hosttest/%.c
 # The last line of output is "N passed, N failed"; the status is non-zero on any failure.
 test: kernel $(BUILD)/initrd.cpio $(HOST_TEST_BINS)
 	@$(RUN_VARS) $(PYTHON) tools/test.py
+
+# The VM benchmarks in one boot (tools/vmbench.py; docs/vm.md, "Benchmarks"). VMBENCH= gives
+# vmbench's arguments, e.g. VMBENCH='-t 2 -m 16 fault munmap'.
+vmbench: kernel $(BUILD)/initrd.cpio
+	@$(RUN_VARS) $(PYTHON) tools/vmbench.py $(VMBENCH)
 
 format:
 	clang-format -i $(KERNEL_C) $(shell find $(KERNEL_DIRS) -name '*.h')

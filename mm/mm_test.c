@@ -331,8 +331,8 @@ static int args_fn(void *arg)
 	KEXPECT_EQ(vm_mmap(mm, 0, TASK_SIZE + PG(1), RW, ANON), -ENOMEM);
 	KEXPECT_EQ(vm_mmap(mm, PG(1), PG(1), RW, FIXED), -EPERM);
 	KEXPECT_EQ(vm_mmap(mm, TASK_SIZE - PG(1), PG(2), RW, FIXED), -ENOMEM);
-	KEXPECT_EQ(vm_mmap(mm, 0, PG(1), RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x40),
-		   -EOPNOTSUPP);
+	KEXPECT_EQ(vm_mmap(mm, 0, PG(1), RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x40), -EINVAL);
+	KEXPECT_EQ(vm_mmap(mm, 0, PG(1), RW, MAP_SHARED_VALIDATE | MAP_ANONYMOUS), -EINVAL);
 	KEXPECT_EQ(vm_mmap(mm, 0, PG(1), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_GROWSDOWN), -EINVAL);
 	/* MAP_FIXED_NOREPLACE: EEXIST over a mapping, fine beside it. */
 	KEXPECT_EQ(vm_mmap(mm, T_BASE, PG(2), RW, FIXED), (long)T_BASE);

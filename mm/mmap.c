@@ -100,6 +100,9 @@ long vm_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM))
 		return -EINVAL;
 	if (type == MAP_SHARED_VALIDATE) {
+		/* Linux validates only file mappings this way; anonymous memory gets EINVAL. */
+		if (flags & MAP_ANONYMOUS)
+			return -EINVAL;
 		if (flags & ~MAP_KNOWN_FLAGS)
 			return -EOPNOTSUPP;
 		flags = (flags & ~MAP_TYPE) | MAP_SHARED;

@@ -24,7 +24,7 @@ import run  # noqa: E402  (tools/run.py, the shared runner)
 
 TAP_RESULT = re.compile(r"^\s*(not )?ok (\d+)\b\s*(?:-\s*)?(.*)$")
 TAP_PLAN = re.compile(r"^\s*1\.\.(\d+)\s*$")
-# user/usertests prints one line per test and a summary (docs/userspace.md).
+# usertests and vmtests print one line per test and a summary (docs/userspace-programs.md).
 USER_RESULT = re.compile(r"^test (\S+): (OK.*|FAILED.*)$")
 USER_SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed\s*$")
 HOST_TIMEOUT = 300
@@ -192,6 +192,11 @@ def boot_list(env):
     for fw, smp in (("bios", "1"), ("bios", "4"), ("uefi", "4")):
         user.append(Boot("user-%s-smp%s" % (fw, smp), "user", FIRMWARE=fw, SMP=smp,
                          CMDLINE="init=/bin/usertests"))
+    # vmtests: VM semantics, copy-on-write, TLB coherency across CPUs (skipped on one) and
+    # stress, each test followed by a check that no anonymous or page-table page leaked.
+    for smp in ("1", "4"):
+        user.append(Boot("user-vmtests-smp%s" % smp, "user", SMP=smp,
+                         CMDLINE="init=/bin/vmtests"))
     # A CPU without XSAVE: the FXSAVE path keeps each thread's SSE registers.
     user.append(Boot("user-bios-smp2-fxsave", "user", ["fpu: fxsave"], SMP="2",
                      CMDLINE="init=/bin/usertests", QEMU_ARGS="-cpu max,-xsave"))

@@ -92,3 +92,16 @@ int write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+int proc_value(const char *text, const char *name, long long *value)
+{
+	size_t len = strlen(name);
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+		if (strncmp(line, name, len) == 0 && (line[len] == ' ' || line[len] == ':')) {
+			*value = strtoll(line + len + 1, NULL, 10);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -20,6 +20,13 @@ const char *sig_name(int sig);
 /* A signal from "SEGV", "SIGSEGV", "segv" or "11"; -1 if there is no such signal. */
 int sig_from_name(const char *s);
 
+/*
+ * The number on the line of text that starts with name followed by ' ' or ':' (the
+ * "name value" lines of /proc/vmstat, the "Name:   value kB" lines of /proc/meminfo).
+ * Returns 1 and sets *value, or 0 if there is no such line.
+ */
+int proc_value(const char *text, const char *name, long long *value);
+
 /* Writes the whole buffer, retrying short writes and EINTR; 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
 

@@ -1,14 +1,17 @@
 /*
- * usertests' harness (main.c) and the macros every test file uses. A test is
+ * The test harness of usertests and vmtests (user/lib/ut.c) and the macros every test file
+ * uses. A test is
  *
  *	TEST(name) { CHECK(...); CHECK_ERR(syscall(SYS_read, -1, buf, 1), EBADF); }
  *
- * Each test runs in its own forked process, in its own process group and in its own scratch
- * directory, so a crash, a leaked child or a changed signal mask stays inside one test. A
- * failed check writes its reason to a pipe and exits; the parent prints the result line.
+ * Each test runs in its own forked process, in its own process group and (unless the program
+ * turns it off) in its own scratch directory, so a crash, a leaked child or a changed signal
+ * mask stays inside one test. A failed check writes its reason to a pipe and exits; the
+ * parent prints the result line. A program is its test files plus a main() that calls
+ * ut_main() with a struct ut_config.
  */
-#ifndef USERTESTS_UT_H
-#define USERTESTS_UT_H
+#ifndef USER_UT_H
+#define USER_UT_H
 
 #include <errno.h>
 #include <signal.h>
@@ -69,6 +72,8 @@ struct ut_helper {
 /* Fails the running test (from any process or thread of it) with a printf-style reason. */
 void __attribute__((noreturn, format(printf, 3, 4)))
 ut_fail(const char *file, int line, const char *fmt, ...);
+/* Adds a remark to the running test's line, e.g. "cow_copy +256" (printed if it passes too). */
+void __attribute__((format(printf, 1, 2))) ut_note(const char *fmt, ...);
 /* Ends the running test as skipped (it counts as passed), e.g. "stdin is not a tty". */
 void __attribute__((noreturn)) ut_skip(const char *reason);
 /* "EFAULT" for EFAULT. */
@@ -122,13 +127,46 @@ const char *errno_name(int err);
 			     errno_name(e2));                                            \
 	} while (0)
 
-/* Shared state set up by main before any test runs. */
+/* An option of the program that takes a number: "-d 60" sets *value (ut_main parses it). */
+struct ut_option {
+	char letter;
+	int *value;
+	const char *help; /* one line for the usage text, e.g. "-d SECONDS  stress duration" */
+};
+
+/* What a program tells the harness (every field but name may be 0). */
+struct ut_config {
+	const char *name;		 /* "usertests": usage text, scratch folder name */
+	const char *const *file_order;	 /* test files in run order (basenames), NULL-ended */
+	int timeout_s;			 /* per test (default 120 s; -t overrides) */
+	int no_scratch;			 /* run tests in the harness's folder, make none */
+	const struct ut_option *options; /* extra number options, ended by letter 0 */
+	/* In the harness after the options are parsed and before any test (may not fail). */
+	void (*setup)(void);
+	/* In the harness around each test: before() just before the test's fork, after() once
+	 * the test and everything it left behind are killed and reaped. after() returns 0 to
+	 * keep the verdict or -1 to fail the test; either way it may leave a note (reason or
+	 * remark) in note, which is printed in the test's line. */
+	void (*before)(const struct ut_test *t);
+	int (*after)(const struct ut_test *t, char *note, size_t size);
+};
+
+/* Runs the tests selected by argv (see usage in ut.c); returns main's exit status. */
+int ut_main(int argc, char **argv, const struct ut_config *cfg);
+
+/* Raises the per-test time limit to at least seconds (for a setup() that knows better). */
+void ut_raise_timeout(int seconds);
+
+/* Reaps every exited child (orphans adopted when we are process 1 too), without waiting. */
+void ut_reap_zombies(void);
+
+/* Shared state set up by ut_main before any test runs. */
 extern const char *ut_self;  /* a path to this program, for exec helpers */
 extern void *ut_bad_ptrs[3]; /* (void *)1, a kernel address, an unmapped user address */
 extern const char *ut_bad_names[3];
 #define KERNEL_ADDR ((void *)0xffff800000000000UL)
 
-/* Small utilities (main.c). */
+/* Small utilities (ut.c). */
 pid_t ut_fork(void);			 /* fork or fail */
 int ut_wait(pid_t pid);			 /* wait4 for pid (retrying EINTR) or fail; the status */
 void ut_wait_ok(pid_t pid);		 /* the child must exit with status 0 */

@@ -1,8 +1,9 @@
 /*
  * The page-fault path for user addresses (classic: under mmap_lock held for read):
  * do_page_fault -> find_vma and access checks -> handle_mm_fault -> handle_pte_fault ->
- * do_anonymous_page / do_wp_page. PTEs change under their table's PTE lock, re-checked
- * against the entry first read (pte_same). Also the per-CPU vm event counters.
+ * do_anonymous_page / do_wp_page (copy-on-write). PTEs change under their table's PTE lock,
+ * taken through pte_map_lock()/pte_spinlock() and re-checked against the entry first read
+ * (pte_same). Also the per-CPU vm event counters.
  */
 #include "mm/internal.h"
 #include "mm/vma.h"
@@ -30,12 +31,48 @@ void vm_events_sum(struct vm_event_counts *out)
 		const struct vm_event_counts *c = &vm_event_cpu[cpu];
 
 		out->pgfault += READ_ONCE(c->pgfault);
-		out->pgfault_anon += READ_ONCE(c->pgfault_anon);
-		out->pgfault_zero += READ_ONCE(c->pgfault_zero);
+		out->pgfault_anon_read += READ_ONCE(c->pgfault_anon_read);
+		out->pgfault_anon_write += READ_ONCE(c->pgfault_anon_write);
+		out->cow_copy += READ_ONCE(c->cow_copy);
+		out->cow_reuse += READ_ONCE(c->cow_reuse);
+		out->stack_grow += READ_ONCE(c->stack_grow);
 		out->pgfault_sigsegv += READ_ONCE(c->pgfault_sigsegv);
 		out->tlb_shootdowns += READ_ONCE(c->tlb_shootdowns);
+		out->tlb_shootdown_ipis += READ_ONCE(c->tlb_shootdown_ipis);
+		out->tlb_shootdown_received += READ_ONCE(c->tlb_shootdown_received);
 		out->tlb_flush_pages += READ_ONCE(c->tlb_flush_pages);
+		out->tlb_flush_all += READ_ONCE(c->tlb_flush_all);
 	}
+}
+
+/*
+ * The two ways a handler takes the PTE lock (names from the SPF series). pte_map_lock() finds
+ * the entry through vmf->pmd and locks its table; pte_spinlock() locks the table of the entry
+ * vmf->pte already points at. Both return false when the lock must not be waited for; the
+ * handler then gives up with VM_FAULT_RETRY. That is the speculative path's case (the SPF
+ * issue adds its checks here): it runs without mmap_lock, and a CPU spinning on a PTE lock
+ * with interrupts off could deadlock against the holder waiting for a TLB shootdown
+ * (DESIGN.md, fact 3), so it only try-locks. The classic path always gets the lock.
+ */
+static bool pte_map_lock(struct vm_fault *vmf)
+{
+	uint64_t pmdval = READ_ONCE(*vmf->pmd);
+
+	vmf->ptl = pte_lockptr(pmdval);
+	vmf->pte = &entry_table(pmdval)[pte_index(vmf->address)];
+	if (vmf->flags & FAULT_FLAG_SPECULATIVE)
+		return spin_trylock(vmf->ptl);
+	spin_lock(vmf->ptl);
+	return true;
+}
+
+static bool pte_spinlock(struct vm_fault *vmf)
+{
+	vmf->ptl = pte_lockptr(READ_ONCE(*vmf->pmd));
+	if (vmf->flags & FAULT_FLAG_SPECULATIVE)
+		return spin_trylock(vmf->ptl);
+	spin_lock(vmf->ptl);
+	return true;
 }
 
 static inline bool pte_same(uint64_t a, uint64_t b)
@@ -43,15 +80,15 @@ static inline bool pte_same(uint64_t a, uint64_t b)
 	return a == b;
 }
 
-/* The page for a PTE about to be installed: a new zeroed user page, or NULL. */
-static struct page *alloc_anon_page(void)
+/* The page for a PTE about to be installed: a new user page (zeroed if asked), or NULL. */
+static struct page *alloc_anon_page(bool zero)
 {
-	return alloc_pages(0, GFP_USER | __GFP_ZERO);
+	return alloc_pages(0, GFP_USER | (zero ? __GFP_ZERO : 0));
 }
 
 /*
  * An empty PTE. A read maps the shared zero page read-only (no memory used until the first
- * write); a write gets a new zeroed page.
+ * write); a write gets a new zeroed page, writable at once (it is ours alone).
  */
 static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 {
@@ -62,13 +99,16 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	if (!(vmf->flags & FAULT_FLAG_WRITE)) {
 		entry = mk_pte(zero_page_phys, vma->vm_page_prot & ~_PAGE_RW) & ~_PAGE_DIRTY;
 	} else {
-		/* Allocate before taking the lock: the allocator may take its own locks. */
-		page = alloc_anon_page();
+		/* Allocate before taking the lock: the SPF path may not wait with it held. */
+		page = alloc_anon_page(true);
 		if (!page)
 			return VM_FAULT_OOM;
-		entry = mk_pte(page_to_phys(page), vma->vm_page_prot);
+		entry = maybe_mkwrite(mk_pte(page_to_phys(page), vma->vm_page_prot), vma->vm_flags);
 	}
-	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!pte_map_lock(vmf)) {
+		free_pages(page, 0);
+		return VM_FAULT_RETRY;
+	}
 	if (!pte_none(*vmf->pte)) {
 		/* Another thread faulted it in first: its page stands. */
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
@@ -79,64 +119,95 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
 	if (page) {
 		__atomic_fetch_add(&vma->vm_mm->rss_pages, 1, __ATOMIC_RELAXED);
-		count_vm_event(pgfault_anon);
+		count_vm_event(pgfault_anon_write);
 	} else {
-		count_vm_event(pgfault_zero);
+		count_vm_event(pgfault_anon_read);
 	}
 	/* An empty entry is never cached in a TLB, so there is nothing to flush. */
 	return 0;
 }
 
 /*
- * A write to a mapped page the PTE does not allow writing; called with the PTE lock held,
- * returns with it released. The zero page is replaced by a private zeroed copy: the first
- * version of copy-on-write. Any other page is ours alone (fork copies), so it is made
- * writable in place where the VMA allows it.
+ * Copy-on-write: a write to a mapped page the PTE does not allow writing, in a writable VMA
+ * (or a FAULT_FLAG_REMOTE write of copy_to_mm). Called with the PTE lock held (orig_pte still
+ * in place); returns with it released.
+ *
+ * - The page is this PTE's alone (refcount 1, see struct page): reuse it, just make the
+ *   entry writable. Read-only to writable needs no flush: a stale read-only entry faults,
+ *   and the fault finds the entry writable (spurious) and drops the stale one.
+ * - Otherwise (another mm maps it since a fork, a gather still holds it, or it is the zero
+ *   page): copy into a new page and point the PTE there. Other CPUs running this mm may still
+ *   translate the address to the old page; they are flushed before the lock is dropped (as
+ *   Linux does: so a concurrent fault on this PTE cannot see the new entry before the old
+ *   translation is gone everywhere), and the old page's reference is dropped only after that.
+ *   This is the situation DESIGN.md's fact 3 is about: a CPU waits for shootdown
+ *   acknowledgements with a PTE lock held.
  */
 static vm_fault_t do_wp_page(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct page *page;
-	uint64_t entry;
+	uint64_t orig = vmf->orig_pte, entry;
+	struct page *old = NULL, *page;
 
-	if (!is_zero_pte(vmf->orig_pte)) {
-		if (pte_present(vmf->orig_pte) && (vma->vm_page_prot & _PAGE_RW))
-			WRITE_ONCE(*vmf->pte, vmf->orig_pte | _PAGE_RW | _PAGE_DIRTY);
-		/* Read-only to writable needs no flush: a stale entry faults and lands here. */
-		pte_unmap_unlock(vmf->pte, vmf->ptl);
-		return 0;
+	if (!is_zero_pte(orig)) {
+		old = pte_page(orig);
+		if (page_count(old) == 1) {
+			WRITE_ONCE(*vmf->pte, maybe_mkwrite(orig, vma->vm_flags));
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			count_vm_event(cow_reuse);
+			return 0;
+		}
+		/* Keep it alive while we copy without the lock: our PTE may be zapped meanwhile. */
+		get_page(old);
 	}
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
-	page = alloc_anon_page();
-	if (!page)
+	page = alloc_anon_page(old == NULL);
+	if (!page) {
+		if (old)
+			put_page(old);
 		return VM_FAULT_OOM;
-	entry = mk_pte(page_to_phys(page), vma->vm_page_prot);
-	vmf->pte = pte_offset_map_lock(vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
-	if (!pte_same(*vmf->pte, vmf->orig_pte)) {
+	}
+	if (old)
+		memcpy(page_address(page), page_address(old), PAGE_SIZE);
+	entry = maybe_mkwrite(mk_pte(page_to_phys(page), vma->vm_page_prot), vma->vm_flags);
+	if (!pte_map_lock(vmf)) {
+		free_pages(page, 0);
+		if (old)
+			put_page(old);
+		return VM_FAULT_RETRY;
+	}
+	if (!pte_same(*vmf->pte, orig)) {
+		/* Someone else broke it (or zapped it) first; the access is retried. */
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
 		free_pages(page, 0);
+		if (old)
+			put_page(old);
 		return 0;
 	}
 	WRITE_ONCE(*vmf->pte, entry);
+	if (pte_present(orig))
+		flush_tlb_page(vma, vmf->address);
 	pte_unmap_unlock(vmf->pte, vmf->ptl);
-	__atomic_fetch_add(&vma->vm_mm->rss_pages, 1, __ATOMIC_RELAXED);
-	count_vm_event(pgfault_anon);
-	/*
-	 * Other CPUs may still translate this address to the zero page. They must stop before
-	 * the faulting thread writes its new page, or they would read stale zeroes after it.
-	 */
-	flush_tlb_page(vma, vmf->address);
+	if (old) {
+		put_page(old); /* the reference our PTE held */
+		put_page(old); /* ours, from before the copy */
+		count_vm_event(cow_copy);
+	} else {
+		__atomic_fetch_add(&vma->vm_mm->rss_pages, 1, __ATOMIC_RELAXED);
+		count_vm_event(pgfault_anon_write);
+	}
 	return 0;
 }
 
 static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
-	uint64_t *table = entry_table(READ_ONCE(*vmf->pmd));
-
-	vmf->orig_pte = READ_ONCE(table[pte_index(vmf->address)]);
+	/* Linux's pte_offset_map(): the entry, read without the lock (the lock is next). */
+	vmf->pte = &entry_table(READ_ONCE(*vmf->pmd))[pte_index(vmf->address)];
+	vmf->orig_pte = READ_ONCE(*vmf->pte);
 	if (pte_none(vmf->orig_pte))
 		return do_anonymous_page(vmf);
-	vmf->pte = pte_offset_map_lock(vmf->vma->vm_mm, vmf->pmd, vmf->address, &vmf->ptl);
+	if (!pte_spinlock(vmf))
+		return VM_FAULT_RETRY;
 	if (!pte_same(*vmf->pte, vmf->orig_pte)) {
 		pte_unmap_unlock(vmf->pte, vmf->ptl);
 		return 0; /* changed under us: the access is retried */
@@ -201,6 +272,7 @@ int expand_stack(struct vm_area_struct *vma, uint64_t addr)
 	if (prev && addr < prev->vm_end + STACK_GUARD_GAP)
 		return -ENOMEM;
 	vma_adjust(vma->vm_mm, vma, addr, vma->vm_end);
+	count_vm_event(stack_grow);
 	return 0;
 }
 

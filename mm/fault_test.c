@@ -15,6 +15,7 @@
 #include "kernel/string.h"
 #include "kernel/errno.h"
 #include "kernel/time.h"
+#include "mm/uaccess.h"
 #include "arch/x86_64/cpu.h"
 #include "mm/mm_test.h"
 
@@ -114,7 +115,7 @@ static int fault_fn(void *arg)
 
 	vm_events_sum(&ev1);
 	KEXPECT(ev1.pgfault - ev0.pgfault >= 8);
-	KEXPECT(ev1.pgfault_zero > ev0.pgfault_zero);
+	KEXPECT(ev1.pgfault_anon_read > ev0.pgfault_anon_read);
 	KEXPECT(ev1.pgfault_sigsegv - ev0.pgfault_sigsegv >= 6);
 	mm_fault_signal_hook = NULL;
 	get_current()->mm = NULL;
@@ -128,50 +129,52 @@ KTEST(mm_fault)
 	run_pinned(ctx, fault_fn, 0);
 }
 
-/* ---- mm_tlb_shootdown: a CPU running on the mm sees unmaps; lazy CPUs are evicted ---- */
+/*
+ * ---- mm_tlb_shootdown: a CPU running on the mm sees MADV_DONTNEED, mprotect and munmap;
+ * lazy CPUs are evicted ----
+ */
 
 static struct {
 	struct mm_struct *mm;
-	int phase; /* 0 start, 1 reader has read, 2 changed, 3 reader read again */
+	/*
+	 * 0 start, 1 reader has cached its translations, 2 page 0 replaced, 3 reader read it
+	 * again, 4 pages 1-3 protected or unmapped, 5 reader tried them.
+	 */
+	int phase;
 	uint64_t seen[2];
+	int ro_write, none_read, unmapped_read; /* uaccess results after phase 4 */
 	uint64_t cpu1_cr3;
 } tlbt;
 
-/* Reads a user address through the loaded page tables (it must be mapped). */
-static uint64_t user_read(uint64_t addr)
-{
-	bool smap = read_cr4() & CR4_SMAP;
-	uint64_t v;
-
-	if (smap)
-		__asm__ __volatile__("stac" ::: "memory");
-	v = *(volatile uint64_t *)addr;
-	if (smap)
-		__asm__ __volatile__("clac" ::: "memory");
-	return v;
-}
-
 static bool wait_phase(int phase)
 {
-	uint64_t deadline = ktime_ns() + 10ULL * 1000000000ULL;
-
-	while (READ_ONCE(tlbt.phase) != phase)
-		if (ktime_ns() > deadline)
-			return false;
-		else
-			cpu_relax();
-	return true;
+	return wait_for(&tlbt.phase, phase);
 }
 
 static int tlb_reader(void *arg)
 {
+	uint64_t v = 7;
+
 	(void)arg;
 	switch_mm(tlbt.mm);
-	tlbt.seen[0] = user_read(T_BASE); /* the translation is now in this CPU's TLB */
+	get_current()->mm = tlbt.mm; /* so uaccess faults are handled as for a user thread */
+	/* The translations are now in this CPU's TLB: writable for page 1. */
+	tlbt.seen[0] = user_read(T_BASE);
+	tlbt.ro_write = copy_to_user(T_BASE + PG(1), &v, sizeof(v));
+	(void)user_read(T_BASE + PG(2));
+	(void)user_read(T_BASE + PG(3));
 	WRITE_ONCE(tlbt.phase, 1);
 	if (wait_phase(2))
 		tlbt.seen[1] = user_read(T_BASE);
 	WRITE_ONCE(tlbt.phase, 3);
+	/* Each of these succeeds through a stale TLB entry, and fails once it is flushed. */
+	if (wait_phase(4)) {
+		tlbt.ro_write = copy_to_user(T_BASE + PG(1), &v, sizeof(v));
+		tlbt.none_read = copy_from_user(&v, T_BASE + PG(2), sizeof(v));
+		tlbt.unmapped_read = copy_from_user(&v, T_BASE + PG(3), sizeof(v));
+	}
+	get_current()->mm = NULL;
+	WRITE_ONCE(tlbt.phase, 5);
 	return 0; /* a kernel thread ends: this CPU keeps the mm loaded, lazily */
 }
 
@@ -191,7 +194,7 @@ static int tlb_fn(void *arg)
 
 	if (!mm)
 		return 0;
-	KEXPECT_EQ(vm_mmap(mm, T_BASE, PG(1), RW, FIXED), (long)T_BASE);
+	KEXPECT_EQ(vm_mmap(mm, T_BASE, PG(4), RW, FIXED | MAP_POPULATE), (long)T_BASE);
 	KEXPECT_EQ(write_u64(mm, T_BASE, 1), 0);
 	tlbt.mm = mm;
 	tlbt.phase = 0;
@@ -203,6 +206,7 @@ static int tlb_fn(void *arg)
 	thread_start(reader);
 	KEXPECT(wait_phase(1));
 	KEXPECT_EQ(tlbt.seen[0], 1);
+	KEXPECT_EQ(tlbt.ro_write, 0);
 	KEXPECT(mm->mm_cpumask & (1UL << 1));
 	old_phys = pte_phys(mm_lookup_pte(mm, T_BASE));
 	vm_events_sum(&ev0);
@@ -217,9 +221,22 @@ static int tlb_fn(void *arg)
 	KEXPECT_EQ(write_u64(mm, T_BASE, 2), 0);
 	vm_events_sum(&ev1);
 	KEXPECT(ev1.tlb_shootdowns > ev0.tlb_shootdowns);
+	KEXPECT(ev1.tlb_shootdown_ipis > ev0.tlb_shootdown_ipis);
+	KEXPECT(ev1.tlb_shootdown_received > ev0.tlb_shootdown_received);
+	KEXPECT(ev1.tlb_flush_pages > ev0.tlb_flush_pages);
 	WRITE_ONCE(tlbt.phase, 2);
 	KEXPECT(wait_phase(3));
 	KEXPECT_EQ(tlbt.seen[1], 2);
+	/* Rights taken away, and a page unmapped: CPU 1 must fault on each. */
+	KEXPECT_EQ(vm_mprotect(mm, T_BASE + PG(1), PG(1), PROT_READ), 0);
+	KEXPECT_EQ(vm_mprotect(mm, T_BASE + PG(2), PG(1), PROT_NONE), 0);
+	KEXPECT_EQ(vm_munmap(mm, T_BASE + PG(3), PG(1)), 0);
+	WRITE_ONCE(tlbt.phase, 4);
+	KEXPECT(wait_phase(5));
+	KEXPECT_EQ(tlbt.ro_write, -EFAULT);
+	KEXPECT_EQ(tlbt.none_read, -EFAULT);
+	KEXPECT_EQ(tlbt.unmapped_read, -EFAULT);
+	KEXPECT_EQ(read_u64(mm, T_BASE + PG(1)), 7); /* the write before mprotect landed */
 	thread_join(reader);
 	free_pages(dummy, 0);
 	/* CPU 1 ran only kernel threads since: it still has the mm loaded (lazy TLB). */

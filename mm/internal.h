@@ -9,6 +9,7 @@
 
 #include "mm/mm.h"
 #include "mm/page.h"
+#include "mm/page_alloc.h"
 #include "arch/x86_64/pgtable.h"
 #include "kernel/percpu.h"
 
@@ -50,6 +51,31 @@ static inline uint64_t pte_phys(uint64_t pte)
 	return pte & PTE_ADDR_MASK;
 }
 
+/* The struct page a (present or PROT_NONE) entry maps. */
+static inline struct page *pte_page(uint64_t pte)
+{
+	return pfn_to_page(pte_phys(pte) >> PAGE_SHIFT);
+}
+
+/*
+ * Linux's maybe_mkwrite(): vm_page_prot of a private writable VMA has no _PAGE_RW (a page
+ * there may be shared copy-on-write), so a page known to be this PTE's alone is made
+ * writable here, by the code that knows it.
+ */
+static inline uint64_t maybe_mkwrite(uint64_t pte, uint64_t vm_flags)
+{
+	if ((vm_flags & VM_WRITE) && pte_present(pte))
+		pte |= _PAGE_RW | _PAGE_DIRTY;
+	return pte;
+}
+
+/* Drops a reference to a user page (struct page, refcount), freeing it with the last one. */
+static inline void put_page(struct page *page)
+{
+	if (put_page_testzero(page))
+		free_pages(page, 0);
+}
+
 /* The table an upper-level entry points to, as a direct-map pointer. */
 static inline uint64_t *entry_table(uint64_t entry)
 {
@@ -67,7 +93,10 @@ static inline uint64_t mk_pte(uint64_t phys, uint64_t prot)
 	return phys | prot | _PAGE_ACCESSED | (prot & _PAGE_RW ? _PAGE_DIRTY : 0);
 }
 
-/* vm_page_prot for vm_flags: present+user unless no access at all; RW; NX unless exec. */
+/*
+ * vm_page_prot for vm_flags: present+user unless no access at all; NX unless exec; RW only
+ * for shared writable memory (private pages become writable through maybe_mkwrite()).
+ */
 uint64_t vm_get_page_prot(uint64_t vm_flags);
 
 /* The shared page of zeroes mapped read-only by read faults; never freed. */
@@ -171,11 +200,21 @@ uint64_t mm_lookup_pte(struct mm_struct *mm, uint64_t addr);
  */
 void unmap_page_range(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start, uint64_t end,
 		      bool free_tables);
-/* Rewrites the permissions of every mapped page in [start, end) to prot (vm_page_prot). */
-void change_protection(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start, uint64_t end,
-		       uint64_t prot);
-/* fork: gives dst a private copy of every page src maps in vma. 0 or -ENOMEM. */
-int copy_page_range(struct mm_struct *dst, struct mm_struct *src, struct vm_area_struct *vma);
+/*
+ * mprotect: rewrites the rights of every mapped page in [start, end) (inside vma) to the
+ * VMA's new vm_page_prot. In a private writable VMA a page only this PTE maps stays (or
+ * becomes) writable; a page shared copy-on-write stays read-only. mmap_lock held for write.
+ */
+void change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+		       uint64_t end);
+/*
+ * fork, copy-on-write: maps every page src maps in vma into dst too, read-only in both for
+ * private memory (the page's refcount counts both PTEs); shared memory is still copied.
+ * Write-protected ranges of src go into tlb (src's gather): the caller flushes once, before
+ * it drops src's mmap_lock (held for write). 0 or -ENOMEM (dst is then partly filled and
+ * the caller throws it away).
+ */
+int copy_page_range(struct mmu_gather *tlb, struct mm_struct *dst, struct vm_area_struct *vma);
 
 /* Allocates every page table [start, end) needs, so a later move cannot fail. 0 or -ENOMEM. */
 int pgtable_prealloc(struct mm_struct *mm, uint64_t start, uint64_t end);

@@ -41,6 +41,7 @@ void mm_init(void)
 	zero_page_phys = virt_to_phys(zero);
 	mm_cachep = kmem_cache_create("mm_struct", sizeof(struct mm_struct), 0, SLAB_PANIC);
 	vma_cache_init();
+	tlb_ipi_init();
 	__atomic_store_n(&mm_init_state, 2, __ATOMIC_RELEASE);
 }
 
@@ -180,15 +181,25 @@ void switch_mm(struct mm_struct *next)
 	local_irq_restore(flags);
 }
 
+/*
+ * Copy-on-write: the child maps the parent's private pages read-only, and the parent's
+ * writable entries become read-only too (copy_page_range). Parent threads on other CPUs may
+ * hold writable translations of them, through which they could go on writing a page the
+ * child now sees: one flush of the parent, gathered over the whole copy, ends that before
+ * the write lock is dropped (no fault can run on old until then, so no COW break can copy a
+ * page a stale writer is still changing). The child is new: no CPU has its tables loaded.
+ */
 struct mm_struct *dup_mm(struct mm_struct *old)
 {
 	struct mm_struct *mm = mm_alloc();
+	struct mmu_gather tlb;
 	int err = 0;
 
 	if (!mm)
 		return NULL;
-	/* Write: no fault may fill a page of old while it is being copied. */
+	/* Write: no fault may change a PTE of old while it is shared. */
 	down_write(&old->mmap_lock);
+	tlb_gather_mmu(&tlb, old);
 	mm->start_code = old->start_code;
 	mm->end_code = old->end_code;
 	mm->start_data = old->start_data;
@@ -211,8 +222,10 @@ struct mm_struct *dup_mm(struct mm_struct *old)
 		copy->vm_mm = mm;
 		/* mm is private to us, so no lock is needed for its list and tree. */
 		vma_link(mm, copy);
-		err = copy_page_range(mm, old, vma);
+		err = copy_page_range(&tlb, mm, vma);
 	}
+	/* Also after a failure: some entries of old may be read-only already. */
+	tlb_finish_mmu(&tlb);
 	up_write(&old->mmap_lock);
 	if (err) {
 		mmput(mm);

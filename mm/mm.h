@@ -165,7 +165,10 @@ struct mm_struct {
 void mm_init(void);
 /* A new, empty address space: user half empty, kernel half shared. NULL if out of memory. */
 struct mm_struct *mm_alloc(void);
-/* fork: a copy of old (its VMAs and the contents of every mapped page). NULL on ENOMEM. */
+/*
+ * fork: a copy of old: its VMAs, and its pages shared copy-on-write (read-only in both until
+ * one of them writes). NULL on ENOMEM.
+ */
 struct mm_struct *dup_mm(struct mm_struct *old);
 void mmget(struct mm_struct *mm);
 /*
@@ -209,14 +212,25 @@ long copy_from_mm(struct mm_struct *mm, uint64_t addr, void *dst, size_t len);
  */
 bool do_page_fault(struct trap_frame *f, uint64_t address, uint64_t error_code);
 
-/* Counters for /proc/meminfo and /proc/vmstat (procfs prints them). */
+/*
+ * Event counters for /proc/vmstat (procfs prints them under these names). Each CPU adds to
+ * its own copy (mm/internal.h, count_vm_event); vm_events_sum() adds them up.
+ */
 struct vm_event_counts {
-	uint64_t pgfault;	  /* all user page faults */
-	uint64_t pgfault_anon;	  /* anonymous pages allocated by faults */
-	uint64_t pgfault_zero;	  /* read faults served by the zero page */
-	uint64_t pgfault_sigsegv; /* faults that ended in SIGSEGV/SIGBUS */
-	uint64_t tlb_shootdowns;  /* shootdown IPI rounds sent */
-	uint64_t tlb_flush_pages; /* pages flushed */
+	/* Faults, by what fixed them. */
+	uint64_t pgfault;	     /* all user page faults (user mode and uaccess) */
+	uint64_t pgfault_anon_read;  /* read of an empty PTE: the zero page mapped */
+	uint64_t pgfault_anon_write; /* write to an empty PTE or the zero page: a new zeroed page */
+	uint64_t cow_copy;	     /* write to a shared page: copied into a page of its own */
+	uint64_t cow_reuse;	     /* write to a COW page nobody else maps any more: reused */
+	uint64_t stack_grow;	     /* grows-down stacks extended by a fault */
+	uint64_t pgfault_sigsegv;    /* faults that ended in SIGSEGV/SIGBUS */
+	/* TLB shootdown (mm/tlb.c). */
+	uint64_t tlb_shootdowns;	 /* flushes that had to ask other CPUs (rounds) */
+	uint64_t tlb_shootdown_ipis;	 /* VEC_IPI_TLB interrupts sent */
+	uint64_t tlb_shootdown_received; /* requests served for another CPU */
+	uint64_t tlb_flush_pages;	 /* pages flushed one by one (invlpg), local + remote */
+	uint64_t tlb_flush_all;		 /* full flushes (CR3 reload), local + remote */
 };
 /* Sums the per-CPU counters. */
 void vm_events_sum(struct vm_event_counts *out);

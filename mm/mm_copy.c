@@ -3,7 +3,8 @@
  * fills a new mm before switching to it; procfs reads another process's arguments). Pages
  * are reached through the direct map, never through user addresses, so neither SMAP nor the
  * current CR3 matters. mmap_lock is held for read; each page is copied under its PTE lock,
- * which keeps a concurrent MADV_DONTNEED from freeing it mid-copy.
+ * which keeps a concurrent MADV_DONTNEED from freeing it mid-copy. A write goes only to a
+ * page the mm has alone: one shared copy-on-write is first broken by a write fault.
  */
 #include "mm/internal.h"
 #include "mm/vma.h"
@@ -11,17 +12,18 @@
 #include "kernel/errno.h"
 
 /*
- * Locks and returns the PTE for addr if it maps a page of mm's own (not the zero page);
- * otherwise NULL with nothing locked.
+ * Locks and returns the PTE for addr if it maps a page of mm's own (not the zero page; for a
+ * write, also not a page shared copy-on-write: refcount 1, which under the PTE lock stays
+ * so, see struct page); otherwise NULL with nothing locked.
  */
-static uint64_t *lock_own_page(struct mm_struct *mm, uint64_t addr, spinlock_t **ptl)
+static uint64_t *lock_own_page(struct mm_struct *mm, uint64_t addr, spinlock_t **ptl, bool write)
 {
 	uint64_t *pmd = pmd_lookup(mm, addr), *pte;
 
 	if (!pmd || !(READ_ONCE(*pmd) & _PAGE_PRESENT))
 		return NULL;
 	pte = pte_offset_map_lock(mm, pmd, addr, ptl);
-	if (pte_has_page(*pte) && !is_zero_pte(*pte))
+	if (pte_has_page(*pte) && !is_zero_pte(*pte) && (!write || page_count(pte_page(*pte)) == 1))
 		return pte;
 	pte_unmap_unlock(pte, *ptl);
 	return NULL;
@@ -46,9 +48,12 @@ int copy_to_mm(struct mm_struct *mm, uint64_t addr, const void *src, size_t len)
 			err = -EFAULT;
 			break;
 		}
-		pte = lock_own_page(mm, addr, &ptl);
+		pte = lock_own_page(mm, addr, &ptl, true);
 		if (!pte) {
-			/* A forced write fault: a private page even in a read-only VMA. */
+			/*
+			 * A forced write fault: a private page even in a read-only VMA (a new
+			 * one, or a copy of one shared copy-on-write).
+			 */
 			r = handle_mm_fault(vma, addr, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
 			if (r) {
 				err = r & VM_FAULT_OOM ? -ENOMEM : -EFAULT;
@@ -84,7 +89,7 @@ long copy_from_mm(struct mm_struct *mm, uint64_t addr, void *dst, size_t len)
 
 		if (!vma || vma->vm_start > addr)
 			break;
-		pte = lock_own_page(mm, addr, &ptl);
+		pte = lock_own_page(mm, addr, &ptl, false);
 		if (pte) {
 			memcpy(to,
 			       (uint8_t *)phys_to_virt(pte_phys(*pte)) + (addr & (PAGE_SIZE - 1)),

@@ -95,6 +95,36 @@ bool fake_fault(uint64_t addr, uint64_t error_code)
 	return do_page_fault(&f, addr, error_code);
 }
 
+uint64_t user_read(uint64_t addr)
+{
+	bool smap = read_cr4() & CR4_SMAP;
+	uint64_t v;
+
+	if (smap)
+		__asm__ __volatile__("stac" ::: "memory");
+	v = *(volatile uint64_t *)addr;
+	if (smap)
+		__asm__ __volatile__("clac" ::: "memory");
+	return v;
+}
+
+bool wait_for(const int *var, int value)
+{
+	uint64_t deadline = ktime_ns() + 10ULL * 1000000000ULL;
+
+	while (__atomic_load_n(var, __ATOMIC_ACQUIRE) != value)
+		if (ktime_ns() > deadline)
+			return false;
+		else
+			cpu_relax();
+	return true;
+}
+
+struct page *mm_page_at(struct mm_struct *mm, uint64_t addr)
+{
+	return pte_page(mm_lookup_pte(mm, addr));
+}
+
 /* Pages in use as user memory and as page tables (thread stacks do not disturb these). */
 uint64_t mm_pages_used(void)
 {
@@ -438,7 +468,7 @@ KTEST(mm_brk_madvise_mremap)
 	run_pinned(ctx, misc_fn, 0);
 }
 
-/* ---- mm_dup: fork's plain copy ---- */
+/* ---- mm_dup: fork's copy of the layout; pages shared copy-on-write (mm/cow_test.c) ---- */
 
 static int dup_fn(void *arg)
 {
@@ -463,13 +493,18 @@ static int dup_fn(void *arg)
 		KEXPECT_EQ(child->brk, 0x1234000);
 		KEXPECT_EQ(child->rss_pages, 2);
 		KEXPECT_EQ(read_u64(child, T_BASE + PG(3)), 4);
-		KEXPECT(pte_phys(mm_lookup_pte(child, T_BASE)) !=
-			pte_phys(mm_lookup_pte(mm, T_BASE)));
+		/* The same page, read-only in both. */
+		KEXPECT_EQ(pte_phys(mm_lookup_pte(child, T_BASE)),
+			   pte_phys(mm_lookup_pte(mm, T_BASE)));
+		KEXPECT_EQ(mm_lookup_pte(child, T_BASE) & _PAGE_RW, 0);
+		KEXPECT_EQ(mm_lookup_pte(mm, T_BASE) & _PAGE_RW, 0);
 		KEXPECT_EQ(pte_phys(mm_lookup_pte(child, T_BASE + PG(8))), zero_page_phys);
 		/* Independent from now on. */
 		write_u64(child, T_BASE, 99);
 		KEXPECT_EQ(read_u64(mm, T_BASE), 1);
 		KEXPECT_EQ(read_u64(child, T_BASE), 99);
+		KEXPECT(pte_phys(mm_lookup_pte(child, T_BASE)) !=
+			pte_phys(mm_lookup_pte(mm, T_BASE)));
 		mmput(child);
 	}
 	get_current()->mm = NULL;

@@ -31,5 +31,11 @@ uint64_t read_u64(struct mm_struct *mm, uint64_t addr);
 int write_u64(struct mm_struct *mm, uint64_t addr, uint64_t v);
 /* A fault as the CPU reports it: user or kernel mode (kernel: interrupts on, AC set). */
 bool fake_fault(uint64_t addr, uint64_t error_code);
+/* Reads a user address through the loaded page tables and the TLB (it must be mapped). */
+uint64_t user_read(uint64_t addr);
+/* Spins until *var == value (true), or 10 s have passed (false). */
+bool wait_for(const int *var, int value);
+/* The struct page addr maps in mm (its PTE must hold a page). */
+struct page *mm_page_at(struct mm_struct *mm, uint64_t addr);
 
 #endif

@@ -25,7 +25,7 @@ static struct vm_area_struct *mprotect_fixup(struct mm_struct *mm, struct vm_are
 		return NULL;
 	}
 	tlb_gather_mmu(&tlb, mm);
-	change_protection(&tlb, mm, start, end, newprot);
+	change_protection(&tlb, vma, start, end);
 	tlb_finish_mmu(&tlb);
 	return vma_merge_around(mm, vma);
 }

@@ -31,11 +31,21 @@ enum page_purpose {
 };
 
 struct page {
-	uint32_t flags;	  /* PG_* bits; see above */
-	int32_t refcount; /* atomic; 0 while free */
-	uint8_t order;	  /* PG_buddy: order of the free block; allocated: order it was given at */
-	uint8_t purpose;  /* enum page_purpose; written by the allocator at alloc/free */
-	uint16_t node;	  /* NUMA node; fixed at boot */
+	uint32_t flags; /* PG_* bits; see above */
+	/*
+	 * atomic; 0 while free, 1 from allocation. A user (PAGE_USER_ANON) page has one
+	 * reference per PTE that maps it (present or PROT_NONE; fork's copy-on-write shares a
+	 * page between mms this way), plus one while an mmu_gather holds it for the flush, plus
+	 * one a COW copy takes while it copies. The shared zero page is never counted. Only
+	 * the last put_page() frees the page. For a thread holding its mm's mmap_lock and the
+	 * lock of a PTE mapping the page, page_count() == 1 means "this PTE alone", and stays
+	 * so: other mms and gathers can only drop references, fork needs mmap_lock for write,
+	 * and a COW copy takes its reference under this PTE lock.
+	 */
+	int32_t refcount;
+	uint8_t order;	 /* PG_buddy: order of the free block; allocated: order it was given at */
+	uint8_t purpose; /* enum page_purpose; written by the allocator at alloc/free */
+	uint16_t node;	 /* NUMA node; fixed at boot */
 	/* Section number (mm/sparse.c), fixed at boot: page_to_pfn() is O(1) because of it. */
 	uint32_t section;
 	union {
@@ -78,6 +88,26 @@ static inline void *page_address(const struct page *page)
 static inline struct page *virt_to_page(const void *addr)
 {
 	return pfn_to_page(virt_to_phys(addr) >> PAGE_SHIFT);
+}
+
+static inline int page_count(const struct page *page)
+{
+	return __atomic_load_n(&page->refcount, __ATOMIC_ACQUIRE);
+}
+
+/* Takes a reference; the caller already holds one (or a lock that keeps the page mapped). */
+static inline void get_page(struct page *page)
+{
+	__atomic_fetch_add(&page->refcount, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Drops a reference; true if it was the last, and the caller must free the page
+ * (put_page() in mm/internal.h does both for user pages).
+ */
+static inline bool put_page_testzero(struct page *page)
+{
+	return __atomic_sub_fetch(&page->refcount, 1, __ATOMIC_ACQ_REL) == 0;
 }
 
 #endif

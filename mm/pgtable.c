@@ -1,9 +1,9 @@
 /*
  * User page tables: walking and allocating PGD -> PUD -> PMD -> PTE, the per-table PTE lock,
- * and the range operations unmap, change_protection and copy (fork). Upper-level entries are
- * installed and cleared under mm->page_table_lock; leaf entries change under the lock of
- * their PTE table (page->pt.ptl). Tables are freed only under mmap_lock held for write, after
- * a TLB flush (struct mmu_gather).
+ * and the range operations unmap, change_protection and copy-on-write copy (fork). Upper-level
+ * entries are installed and cleared under mm->page_table_lock; leaf entries change under the
+ * lock of their PTE table (page->pt.ptl). Tables are freed only under mmap_lock held for
+ * write, after a TLB flush (struct mmu_gather); pages when their last reference goes.
  */
 #include "mm/internal.h"
 #include "mm/tlb.h"
@@ -20,10 +20,12 @@ uint64_t vm_get_page_prot(uint64_t vm_flags)
 		return 0; /* PROT_NONE: entries stay non-present (mk_pte) */
 	prot = _PAGE_PRESENT | _PAGE_USER;
 	/*
-	 * Writable private memory is mapped writable at once: there is no copy-on-write yet
-	 * (fork copies). The VM issue maps it read-only and breaks COW in do_wp_page.
+	 * Private memory: no _PAGE_RW, as in Linux. A private page may be shared copy-on-write
+	 * since a fork; whoever knows a page is this PTE's alone adds RW (maybe_mkwrite): a
+	 * fault that allocates it, do_wp_page when it copies or reuses, mprotect for a page
+	 * with refcount 1. Shared memory is never copied, so it is simply writable.
 	 */
-	if (vm_flags & VM_WRITE)
+	if ((vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED))
 		prot |= _PAGE_RW;
 	if (!(vm_flags & VM_EXEC) && boot_cpu.has_nx)
 		prot |= _PAGE_NX;
@@ -162,7 +164,7 @@ static bool zap_pte_table(struct mmu_gather *tlb, uint64_t *pmd, uint64_t addr, 
 		WRITE_ONCE(*pte, 0);
 		tlb_flush_range(tlb, addr, addr + PAGE_SIZE);
 		if (pte_has_page(e) && !is_zero_pte(e))
-			tlb_remove_page(tlb, virt_to_page(phys_to_virt(pte_phys(e))), addr);
+			tlb_remove_page(tlb, pte_page(e), addr); /* takes the PTE's reference */
 	}
 	empty = check_empty && table_empty(entry_table(*pmd));
 	pte_unmap_unlock(pte, ptl);
@@ -240,12 +242,14 @@ static int walk_pte_tables(struct mm_struct *mm, uint64_t start, uint64_t end,
 
 struct change_prot_args {
 	struct mmu_gather *tlb;
-	uint64_t prot;
+	struct vm_area_struct *vma;
 };
 
 static int change_pte_table(uint64_t *pmd, uint64_t addr, uint64_t end, void *arg)
 {
 	struct change_prot_args *a = arg;
+	uint64_t prot = a->vma->vm_page_prot, vm_flags = a->vma->vm_flags;
+	bool private_write = (vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE;
 	spinlock_t *ptl;
 	uint64_t *pte = pte_offset_map_lock(a->tlb->mm, pmd, addr, &ptl);
 
@@ -254,12 +258,18 @@ static int change_pte_table(uint64_t *pmd, uint64_t addr, uint64_t end, void *ar
 
 		if (!pte_has_page(e))
 			continue;
-		n = mk_pte(pte_phys(e), a->prot);
+		n = mk_pte(pte_phys(e), prot);
 		/* Keep what the CPU recorded, and the zero page read-only whatever the VMA says. */
 		if (pte_present(e) && pte_present(n))
 			n |= e & (_PAGE_ACCESSED | _PAGE_DIRTY);
 		if (is_zero_pte(e))
 			n &= ~(_PAGE_RW | _PAGE_DIRTY);
+		else if (private_write && page_count(pte_page(e)) == 1)
+			/*
+			 * Ours alone, and it stays so: references are added only by fork (it needs
+			 * mmap_lock, which we hold for write) and a COW copy (a fault: ditto).
+			 */
+			n = maybe_mkwrite(n, vm_flags);
 		if (n != e) {
 			WRITE_ONCE(*pte, n);
 			tlb_flush_range(a->tlb, addr, addr + PAGE_SIZE);
@@ -269,60 +279,88 @@ static int change_pte_table(uint64_t *pmd, uint64_t addr, uint64_t end, void *ar
 	return 0;
 }
 
-void change_protection(struct mmu_gather *tlb, struct mm_struct *mm, uint64_t start, uint64_t end,
-		       uint64_t prot)
+void change_protection(struct mmu_gather *tlb, struct vm_area_struct *vma, uint64_t start,
+		       uint64_t end)
 {
-	struct change_prot_args a = {tlb, prot};
+	struct change_prot_args a = {tlb, vma};
 
-	walk_pte_tables(mm, start, end, change_pte_table, &a);
+	walk_pte_tables(vma->vm_mm, start, end, change_pte_table, &a);
 }
 
 struct copy_args {
+	struct mmu_gather *tlb; /* the source mm's: what was write-protected there */
 	struct mm_struct *dst;
-	struct mm_struct *src;
+	struct vm_area_struct *vma; /* the source VMA */
 };
 
-/* Copies one source PTE table's range into dst: new pages with the same contents. */
+/*
+ * One source PTE table's part of the VMA into dst. Private pages are shared: one more
+ * reference, and read-only in both (the source entry loses RW with an atomic AND, so an
+ * Accessed/Dirty bit the CPU sets meanwhile is not lost). Shared memory gets a copy. Both
+ * PTE locks are held: dst's first; nobody else can take it (dst is not visible yet), so
+ * the nesting cannot deadlock.
+ */
 static int copy_pte_table(uint64_t *src_pmd, uint64_t addr, uint64_t end, void *arg)
 {
 	struct copy_args *a = arg;
-	/* src cannot change: its mmap_lock is held for write, and nothing else edits PTEs. */
-	const uint64_t *src = &entry_table(READ_ONCE(*src_pmd))[pte_index(addr)];
+	struct mm_struct *src_mm = a->vma->vm_mm;
+	bool cow = !(a->vma->vm_flags & VM_SHARED);
+	/* No fault or zap can change src: its mmap_lock is held for write. */
+	const uint64_t *first = &entry_table(READ_ONCE(*src_pmd))[pte_index(addr)];
+	uint64_t *src, *dst, *dst_pmd, copied = 0;
+	spinlock_t *src_ptl, *dst_ptl;
+	bool any = false;
+	int err = 0;
 
-	for (; addr < end; addr += PAGE_SIZE, src++) {
-		uint64_t e = READ_ONCE(*src), n;
-		uint64_t *dst_pmd, *dst;
-		struct page *page = NULL;
-		spinlock_t *ptl;
+	for (uint64_t i = 0; i < (end - addr) >> PAGE_SHIFT && !any; i++)
+		any = pte_has_page(READ_ONCE(first[i]));
+	if (!any)
+		return 0; /* no need for a table in dst */
+	dst_pmd = pmd_alloc_walk(a->dst, addr);
+	if (!dst_pmd || pte_alloc(a->dst, dst_pmd))
+		return -ENOMEM;
+	dst = pte_offset_map_lock(a->dst, dst_pmd, addr, &dst_ptl);
+	src = pte_offset_map_lock(src_mm, src_pmd, addr, &src_ptl);
+	for (; addr < end; addr += PAGE_SIZE, src++, dst++) {
+		uint64_t e = *src;
+		struct page *page;
 
 		if (!pte_has_page(e))
 			continue;
-		dst_pmd = pmd_alloc_walk(a->dst, addr);
-		if (!dst_pmd || pte_alloc(a->dst, dst_pmd))
-			return -ENOMEM;
 		if (is_zero_pte(e)) {
-			n = e; /* the zero page is shared, read-only in both */
-		} else {
-			page = alloc_pages(0, GFP_USER);
-			if (!page)
-				return -ENOMEM;
-			memcpy(page_address(page), phys_to_virt(pte_phys(e)), PAGE_SIZE);
-			n = page_to_phys(page) | (e & ~PTE_ADDR_MASK);
+			WRITE_ONCE(*dst, e); /* read-only in both, never counted */
+			continue;
 		}
-		dst = pte_offset_map_lock(a->dst, dst_pmd, addr, &ptl);
-		WRITE_ONCE(*dst, n);
-		pte_unmap_unlock(dst, ptl);
-		if (page)
-			__atomic_fetch_add(&a->dst->rss_pages, 1, __ATOMIC_RELAXED);
+		if (!cow) {
+			page = alloc_pages(0, GFP_USER);
+			if (!page) {
+				err = -ENOMEM;
+				break;
+			}
+			memcpy(page_address(page), phys_to_virt(pte_phys(e)), PAGE_SIZE);
+			e = page_to_phys(page) | (e & ~PTE_ADDR_MASK);
+		} else {
+			get_page(pte_page(e));
+			if (pte_write(e)) {
+				__atomic_fetch_and(src, ~(uint64_t)_PAGE_RW, __ATOMIC_RELAXED);
+				tlb_flush_range(a->tlb, addr, addr + PAGE_SIZE);
+				e &= ~(uint64_t)_PAGE_RW;
+			}
+		}
+		WRITE_ONCE(*dst, e);
+		copied++;
 	}
-	return 0;
+	pte_unmap_unlock(src, src_ptl);
+	pte_unmap_unlock(dst, dst_ptl);
+	__atomic_fetch_add(&a->dst->rss_pages, copied, __ATOMIC_RELAXED);
+	return err;
 }
 
-int copy_page_range(struct mm_struct *dst, struct mm_struct *src, struct vm_area_struct *vma)
+int copy_page_range(struct mmu_gather *tlb, struct mm_struct *dst, struct vm_area_struct *vma)
 {
-	struct copy_args a = {dst, src};
+	struct copy_args a = {tlb, dst, vma};
 
-	return walk_pte_tables(src, vma->vm_start, vma->vm_end, copy_pte_table, &a);
+	return walk_pte_tables(vma->vm_mm, vma->vm_start, vma->vm_end, copy_pte_table, &a);
 }
 
 int pgtable_prealloc(struct mm_struct *mm, uint64_t start, uint64_t end)

@@ -16,7 +16,7 @@
 #define VEC_LAPIC_TIMER 0xe0
 #define VEC_IPI_CALL	0xf0 /* smp_call_function */
 #define VEC_IPI_RESCHED 0xf1
-#define VEC_IPI_TLB	0xf2 /* TLB shootdown (VM issue) */
+#define VEC_IPI_TLB	0xf2 /* TLB shootdown: mm/tlb.c */
 #define VEC_IPI_STOP	0xf3 /* stop / backtrace helper */
 #define VEC_APIC_ERROR	0xfe
 #define VEC_SPURIOUS	0xff /* LAPIC spurious vector: never EOI'd */

@@ -327,6 +327,7 @@ size_t proc_vmstat_show(char *buf, size_t size, void *arg)
 	EV(pgfault);
 	EV(pgfault_anon_read);
 	EV(pgfault_anon_write);
+	EV(pgfault_shmem);
 	EV(cow_copy);
 	EV(cow_reuse);
 	EV(stack_grow);

@@ -88,8 +88,9 @@ static int cow_fn(void *arg)
 	KEXPECT_EQ(mm_page_at(child, ro), mm_page_at(mm, ro));
 	KEXPECT_EQ(page_count(mm_page_at(mm, ro)), 2);
 	KEXPECT_EQ(pte_phys(mm_lookup_pte(child, T_BASE + PG(5))), zero_page_phys);
-	/* Shared memory is still copied at fork (docs/vm.md). */
-	KEXPECT(mm_page_at(child, shm) != mm_page_at(mm, shm));
+	/* Shared memory: the object's page in both, writable (mm/shmem_test.c has more). */
+	KEXPECT_EQ(mm_page_at(child, shm), mm_page_at(mm, shm));
+	KEXPECT_EQ(page_count(mm_page_at(mm, shm)), 3);
 	KEXPECT_EQ(read_u64(child, shm), 77);
 	KEXPECT(writable(child, shm) && writable(mm, shm));
 	KEXPECT_EQ(child->rss_pages, 7);

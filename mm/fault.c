@@ -9,6 +9,7 @@
 #include "mm/vma.h"
 #include "mm/tlb.h"
 #include "mm/page_alloc.h"
+#include "mm/shmem.h"
 #include "kernel/process.h"
 #include "kernel/signal.h"
 #include "kernel/printk.h"
@@ -33,6 +34,7 @@ void vm_events_sum(struct vm_event_counts *out)
 		out->pgfault += READ_ONCE(c->pgfault);
 		out->pgfault_anon_read += READ_ONCE(c->pgfault_anon_read);
 		out->pgfault_anon_write += READ_ONCE(c->pgfault_anon_write);
+		out->pgfault_shmem += READ_ONCE(c->pgfault_shmem);
 		out->cow_copy += READ_ONCE(c->cow_copy);
 		out->cow_reuse += READ_ONCE(c->cow_reuse);
 		out->stack_grow += READ_ONCE(c->stack_grow);
@@ -128,6 +130,41 @@ static vm_fault_t do_anonymous_page(struct vm_fault *vmf)
 }
 
 /*
+ * An empty PTE in shared memory (MAP_SHARED | MAP_ANONYMOUS). Reads and writes alike map the
+ * object's page at this offset, allocating it if no mm has touched it yet: a read must not
+ * get the zero page, or a later write by another mm to the object's page would not be seen
+ * here. The entry gets the VMA's rights as they are (writable if VM_WRITE): shared memory is
+ * never copy-on-write. The object lock is released before the PTE lock is taken; the page
+ * reference we hold keeps the page alive in between, and a racing fault of this mm that
+ * installed first just makes us drop it.
+ */
+static vm_fault_t do_shared_page(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	uint64_t pgoff = vma->vm_pgoff + ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	struct page *page;
+	bool oob;
+
+	page = shmem_get_page(vma->vm_shared, pgoff, &oob);
+	if (!page)
+		return oob ? VM_FAULT_SIGBUS : VM_FAULT_OOM;
+	if (!pte_map_lock(vmf)) {
+		put_page(page);
+		return VM_FAULT_RETRY;
+	}
+	if (!pte_none(*vmf->pte)) {
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		put_page(page); /* the object still holds it */
+		return 0;
+	}
+	WRITE_ONCE(*vmf->pte, mk_pte(page_to_phys(page), vma->vm_page_prot));
+	pte_unmap_unlock(vmf->pte, vmf->ptl);
+	__atomic_fetch_add(&vma->vm_mm->rss_pages, 1, __ATOMIC_RELAXED);
+	count_vm_event(pgfault_shmem);
+	return 0;
+}
+
+/*
  * Copy-on-write: a write to a mapped page the PTE does not allow writing, in a writable VMA
  * (or a FAULT_FLAG_REMOTE write of copy_to_mm). Called with the PTE lock held (orig_pte still
  * in place); returns with it released.
@@ -149,6 +186,21 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	uint64_t orig = vmf->orig_pte, entry;
 	struct page *old = NULL, *page;
 
+	/*
+	 * Shared memory is never copied: the page belongs to the object. A writable VMA gets
+	 * the write bit back (no entry of one should lack it; this is the safe answer if one
+	 * does). A read-only one refuses: only copy_to_mm's forced write gets here, and
+	 * writing there would change what every other mm sees (Linux refuses it too).
+	 */
+	if (vma->vm_shared) {
+		if (!(vma->vm_flags & VM_WRITE)) {
+			pte_unmap_unlock(vmf->pte, vmf->ptl);
+			return VM_FAULT_SIGSEGV;
+		}
+		WRITE_ONCE(*vmf->pte, orig | _PAGE_RW | _PAGE_DIRTY);
+		pte_unmap_unlock(vmf->pte, vmf->ptl);
+		return 0;
+	}
 	if (!is_zero_pte(orig)) {
 		old = pte_page(orig);
 		if (page_count(old) == 1) {
@@ -205,7 +257,7 @@ static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 	vmf->pte = &entry_table(READ_ONCE(*vmf->pmd))[pte_index(vmf->address)];
 	vmf->orig_pte = READ_ONCE(*vmf->pte);
 	if (pte_none(vmf->orig_pte))
-		return do_anonymous_page(vmf);
+		return vmf->vma->vm_shared ? do_shared_page(vmf) : do_anonymous_page(vmf);
 	if (!pte_spinlock(vmf))
 		return VM_FAULT_RETRY;
 	if (!pte_same(*vmf->pte, vmf->orig_pte)) {

@@ -81,6 +81,7 @@
 #define MAX_MAP_COUNT	  65530 /* VMAs per mm, Linux's default vm.max_map_count */
 
 struct mm_struct;
+struct shmem_object;
 
 /*
  * A VMA's links in its mm's red-black tree (mm/vma_tree.c). Written only with mmap_lock held
@@ -101,6 +102,14 @@ struct vm_area_struct {
 	uint64_t vm_flags;	   /* VM_*; mmap_lock */
 	uint64_t vm_page_prot;	   /* PTE permission bits for present pages; mmap_lock */
 	struct mm_struct *vm_mm;   /* fixed */
+	/*
+	 * MAP_SHARED anonymous memory: the object holding its pages (a reference, dropped by
+	 * vm_area_free) and the object index of the page at vm_start. NULL/0 for private VMAs.
+	 * mmap_lock; a split or merge keeps vm_pgoff + (addr - vm_start) / PAGE_SIZE the same
+	 * for every address.
+	 */
+	struct shmem_object *vm_shared;
+	uint64_t vm_pgoff;
 	struct vm_area_struct *vm_next, *vm_prev; /* address order; mmap_lock */
 	struct vma_rb vm_rb;			  /* tree links, keyed by vm_start; see above */
 	/*
@@ -221,6 +230,7 @@ struct vm_event_counts {
 	uint64_t pgfault;	     /* all user page faults (user mode and uaccess) */
 	uint64_t pgfault_anon_read;  /* read of an empty PTE: the zero page mapped */
 	uint64_t pgfault_anon_write; /* write to an empty PTE or the zero page: a new zeroed page */
+	uint64_t pgfault_shmem;	     /* empty PTE in shared memory: the object's page mapped */
 	uint64_t cow_copy;	     /* write to a shared page: copied into a page of its own */
 	uint64_t cow_reuse;	     /* write to a COW page nobody else maps any more: reused */
 	uint64_t stack_grow;	     /* grows-down stacks extended by a fault */

@@ -375,10 +375,11 @@ static int args_fn(void *arg)
 	KEXPECT_EQ(a, (long)(MMAP_BASE_DEFAULT - PG(1)));
 	/* A low hint is raised to MMAP_MIN_ADDR. */
 	KEXPECT_EQ(vm_mmap(mm, 0x1000, PG(1), RW, ANON), (long)MMAP_MIN_ADDR);
-	/* Shared anonymous memory works (private until fork shares it). */
+	/* Shared anonymous memory: VM_SHARED, backed by an object. */
 	a = vm_mmap(mm, 0, PG(1), RW, MAP_SHARED | MAP_ANONYMOUS);
 	KEXPECT(a > 0);
 	KEXPECT(find_vma(mm, (uint64_t)a)->vm_flags & VM_SHARED);
+	KEXPECT(find_vma(mm, (uint64_t)a)->vm_shared != NULL);
 	KEXPECT_EQ(nr_vmas_check(mm), 5);
 	mmput(mm);
 	KEXPECT_EQ(settled_free_pages(), start);

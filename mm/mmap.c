@@ -6,6 +6,7 @@
 #include "mm/internal.h"
 #include "mm/vma.h"
 #include "mm/tlb.h"
+#include "mm/shmem.h"
 #include "kernel/syscall.h"
 #include "kernel/thread.h"
 #include "kernel/errno.h"
@@ -32,10 +33,7 @@ static uint64_t calc_vm_flags(int prot, int flags)
 		vm_flags |= VM_WRITE;
 	if (prot & PROT_EXEC)
 		vm_flags |= VM_EXEC;
-	/*
-	 * MAP_SHARED anonymous memory is kept as VM_SHARED for the record, but behaves as
-	 * private: nothing shares it until fork does, and fork still copies (VM issue).
-	 */
+	/* Backed by a shmem object (do_mmap), shared with every fork child. */
 	if ((flags & MAP_TYPE) != MAP_PRIVATE)
 		vm_flags |= VM_SHARED;
 	if (flags & MAP_GROWSDOWN)
@@ -76,6 +74,14 @@ long do_mmap(struct mm_struct *mm, uint64_t addr, uint64_t len, int prot, int fl
 	vma = vm_area_alloc(mm);
 	if (!vma)
 		return -ENOMEM;
+	if (vm_flags & VM_SHARED) {
+		/* The VMA's reference; vm_area_free drops it, also on the failure below. */
+		vma->vm_shared = shmem_create(len >> PAGE_SHIFT);
+		if (!vma->vm_shared) {
+			vm_area_free(vma);
+			return -ENOMEM;
+		}
+	}
 	/* MAP_FIXED replaces whatever was there, only once nothing else can fail. */
 	if ((flags & MAP_FIXED) && do_munmap(mm, addr, len)) {
 		vm_area_free(vma);

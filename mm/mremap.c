@@ -7,14 +7,29 @@
 #include "mm/internal.h"
 #include "mm/vma.h"
 #include "mm/tlb.h"
+#include "mm/shmem.h"
 #include "kernel/syscall.h"
 #include "kernel/errno.h"
 
 /*
  * Moves [old_addr, old_addr + old_len), which lies inside one VMA, to new_addr and makes the
  * mapping new_len long there ([new_addr, new_addr + new_len) is free). Nothing changes on
- * failure: the tables are allocated and the VMA split off before any PTE moves.
+ * failure: the tables are allocated and the VMA split off before any PTE moves. A shared
+ * mapping keeps its object (the split gave the moved VMA its own vm_pgoff).
  */
+/*
+ * Shared memory growing to len bytes from addr (inside vma): its object must have pages for
+ * the new end. Done first, so a failure changes nothing; an object that grew for a mapping
+ * that then failed to move just keeps unused slots.
+ */
+static int shared_grow(struct vm_area_struct *vma, uint64_t addr, uint64_t len)
+{
+	if (!vma->vm_shared)
+		return 0;
+	return shmem_grow(vma->vm_shared,
+			  vma->vm_pgoff + ((addr - vma->vm_start + len) >> PAGE_SHIFT));
+}
+
 static long move_vma(struct mm_struct *mm, uint64_t old_addr, uint64_t old_len, uint64_t new_addr,
 		     uint64_t new_len)
 {
@@ -22,6 +37,8 @@ static long move_vma(struct mm_struct *mm, uint64_t old_addr, uint64_t old_len, 
 	struct mmu_gather tlb;
 
 	if (pgtable_prealloc(mm, new_addr, new_addr + old_len))
+		return -ENOMEM;
+	if (shared_grow(find_vma(mm, old_addr), old_addr, new_len))
 		return -ENOMEM;
 	if (vma_detach_range(mm, old_addr, old_addr + old_len, &vma))
 		return -ENOMEM;
@@ -98,6 +115,10 @@ long do_mremap(struct mm_struct *mm, uint64_t addr, uint64_t old_len, uint64_t n
 	/* Grow in place if the mapping ends its VMA and the space above is free. */
 	if (addr + old_len == vma->vm_end && addr <= TASK_SIZE - new_len &&
 	    (!vma->vm_next || addr + new_len <= vm_start_gap(vma->vm_next))) {
+		if (shared_grow(vma, addr, new_len)) {
+			r = -ENOMEM;
+			goto out;
+		}
 		vma_adjust(mm, vma, vma->vm_start, addr + new_len);
 		vma_merge_around(mm, vma);
 		r = (long)addr;

@@ -296,7 +296,9 @@ struct copy_args {
 /*
  * One source PTE table's part of the VMA into dst. Private pages are shared: one more
  * reference, and read-only in both (the source entry loses RW with an atomic AND, so an
- * Accessed/Dirty bit the CPU sets meanwhile is not lost). Shared memory gets a copy. Both
+ * Accessed/Dirty bit the CPU sets meanwhile is not lost). Shared memory (vm_shared) is
+ * copied entry for entry: the same page of the object with the same rights and one more
+ * reference, nothing write-protected, so nothing to flush in the source. Both
  * PTE locks are held: dst's first; nobody else can take it (dst is not visible yet), so
  * the nesting cannot deadlock.
  */
@@ -304,13 +306,12 @@ static int copy_pte_table(uint64_t *src_pmd, uint64_t addr, uint64_t end, void *
 {
 	struct copy_args *a = arg;
 	struct mm_struct *src_mm = a->vma->vm_mm;
-	bool cow = !(a->vma->vm_flags & VM_SHARED);
+	bool cow = !a->vma->vm_shared;
 	/* No fault or zap can change src: its mmap_lock is held for write. */
 	const uint64_t *first = &entry_table(READ_ONCE(*src_pmd))[pte_index(addr)];
 	uint64_t *src, *dst, *dst_pmd, copied = 0;
 	spinlock_t *src_ptl, *dst_ptl;
 	bool any = false;
-	int err = 0;
 
 	for (uint64_t i = 0; i < (end - addr) >> PAGE_SHIFT && !any; i++)
 		any = pte_has_page(READ_ONCE(first[i]));
@@ -323,7 +324,6 @@ static int copy_pte_table(uint64_t *src_pmd, uint64_t addr, uint64_t end, void *
 	src = pte_offset_map_lock(src_mm, src_pmd, addr, &src_ptl);
 	for (; addr < end; addr += PAGE_SIZE, src++, dst++) {
 		uint64_t e = *src;
-		struct page *page;
 
 		if (!pte_has_page(e))
 			continue;
@@ -331,21 +331,11 @@ static int copy_pte_table(uint64_t *src_pmd, uint64_t addr, uint64_t end, void *
 			WRITE_ONCE(*dst, e); /* read-only in both, never counted */
 			continue;
 		}
-		if (!cow) {
-			page = alloc_pages(0, GFP_USER);
-			if (!page) {
-				err = -ENOMEM;
-				break;
-			}
-			memcpy(page_address(page), phys_to_virt(pte_phys(e)), PAGE_SIZE);
-			e = page_to_phys(page) | (e & ~PTE_ADDR_MASK);
-		} else {
-			get_page(pte_page(e));
-			if (pte_write(e)) {
-				__atomic_fetch_and(src, ~(uint64_t)_PAGE_RW, __ATOMIC_RELAXED);
-				tlb_flush_range(a->tlb, addr, addr + PAGE_SIZE);
-				e &= ~(uint64_t)_PAGE_RW;
-			}
+		get_page(pte_page(e));
+		if (cow && pte_write(e)) {
+			__atomic_fetch_and(src, ~(uint64_t)_PAGE_RW, __ATOMIC_RELAXED);
+			tlb_flush_range(a->tlb, addr, addr + PAGE_SIZE);
+			e &= ~(uint64_t)_PAGE_RW;
 		}
 		WRITE_ONCE(*dst, e);
 		copied++;
@@ -353,7 +343,7 @@ static int copy_pte_table(uint64_t *src_pmd, uint64_t addr, uint64_t end, void *
 	pte_unmap_unlock(src, src_ptl);
 	pte_unmap_unlock(dst, dst_ptl);
 	__atomic_fetch_add(&a->dst->rss_pages, copied, __ATOMIC_RELAXED);
-	return err;
+	return 0;
 }
 
 int copy_page_range(struct mmu_gather *tlb, struct mm_struct *dst, struct vm_area_struct *vma)

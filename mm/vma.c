@@ -6,6 +6,7 @@
  */
 #include "mm/vma.h"
 #include "mm/slab.h"
+#include "mm/shmem.h"
 #include "kernel/errno.h"
 #include "kernel/panic.h"
 #include "kernel/smp.h"
@@ -39,6 +40,7 @@ struct vm_area_struct *vm_area_dup(const struct vm_area_struct *orig)
 		vma->vm_rb = (struct vma_rb){0};
 		vma->rb_subtree_gap = 0;
 		vma->detached = true;
+		shmem_get(vma->vm_shared);
 	}
 	return vma;
 }
@@ -60,6 +62,13 @@ void vm_area_free(struct vm_area_struct *vma)
 	if (!vma)
 		return;
 	BUG_ON(!vma->detached);
+	/*
+	 * The object goes now, not after the grace period, so its pages are freed by the time
+	 * munmap or exit returns (the leak checks count them). Only the speculative path
+	 * could still be looking at vma, and it leaves shared VMAs to the classic path.
+	 */
+	shmem_put(vma->vm_shared);
+	vma->vm_shared = NULL;
 	call_rcu(&vma->vm_rcu, vm_area_free_rcu);
 }
 
@@ -155,6 +164,8 @@ static struct vm_area_struct *__split_vma(struct mm_struct *mm, struct vm_area_s
 	upper->vm_rb = (struct vma_rb){0};
 	upper->detached = true;
 	upper->vm_start = addr;
+	upper->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+	shmem_get(upper->vm_shared);
 	/* One section: a walker must never see [addr, vm_end) covered by neither half. */
 	vma_write_begin(mm);
 	WRITE_ONCE(vma->vm_end, addr);
@@ -172,8 +183,12 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 
 bool vma_can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
-	return a && b && a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
-	       a->vm_page_prot == b->vm_page_prot;
+	if (!a || !b || a->vm_end != b->vm_start || a->vm_flags != b->vm_flags ||
+	    a->vm_page_prot != b->vm_page_prot || a->vm_shared != b->vm_shared)
+		return false;
+	/* Shared memory: b must continue a's run of the object's pages. */
+	return !a->vm_shared ||
+	       a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
 
 struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_struct *vma)
@@ -181,8 +196,9 @@ struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_str
 	struct vm_area_struct *prev = vma->vm_prev, *next = vma->vm_next;
 
 	/*
-	 * Anonymous VMAs carry no per-VMA page state yet, so merging is only list and tree
-	 * surgery: the upper VMA leaves first, then the lower one grows over its range.
+	 * Merging is only list and tree surgery: the upper VMA leaves first, then the lower one
+	 * grows over its range, keeping its vm_pgoff (vma_can_merge checked that the upper one's
+	 * pages follow on in the same object); the freed VMA drops its object reference.
 	 */
 	if (vma_can_merge(vma, next)) {
 		uint64_t end = next->vm_end;

@@ -28,7 +28,8 @@
 void vma_cache_init(void);
 /* A zeroed, detached VMA belonging to mm, or NULL. */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
-/* A detached copy of orig (same mm, no list or tree links), or NULL. */
+/* A detached copy of orig (same mm, no list or tree links, its own vm_shared reference), or NULL.
+ */
 struct vm_area_struct *vm_area_dup(const struct vm_area_struct *orig);
 /*
  * Frees a detached VMA (NULL is ignored) after an RCU grace period: a lock-free walker that

@@ -337,6 +337,8 @@ size_t proc_vmstat_show(char *buf, size_t size, void *arg)
 	EV(tlb_shootdown_received);
 	EV(tlb_flush_pages);
 	EV(tlb_flush_all);
+	EV(tlb_switch_keep);
+	EV(tlb_switch_flush);
 #undef EV
 	return s.len;
 }

@@ -44,6 +44,8 @@ void vm_events_sum(struct vm_event_counts *out)
 		out->tlb_shootdown_received += READ_ONCE(c->tlb_shootdown_received);
 		out->tlb_flush_pages += READ_ONCE(c->tlb_flush_pages);
 		out->tlb_flush_all += READ_ONCE(c->tlb_flush_all);
+		out->tlb_switch_keep += READ_ONCE(c->tlb_switch_keep);
+		out->tlb_switch_flush += READ_ONCE(c->tlb_switch_flush);
 	}
 }
 

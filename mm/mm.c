@@ -20,7 +20,8 @@
 
 uint64_t zero_page_phys;
 static struct kmem_cache *mm_cachep;
-static int mm_init_state; /* 0 not yet, 1 in progress, 2 done; atomic */
+static int mm_init_state;   /* 0 not yet, 1 in progress, 2 done; atomic */
+static uint64_t next_mm_id; /* atomic; 64 bits never wrap, so an mm_id is never reused */
 
 void mm_init(void)
 {
@@ -65,6 +66,7 @@ struct mm_struct *mm_alloc(void)
 	 */
 	memcpy(pgd + 256, (uint64_t *)phys_to_virt(kernel_pml4_phys()) + 256, 256 * sizeof(*pgd));
 	mm->pgd = pgd;
+	mm->mm_id = __atomic_add_fetch(&next_mm_id, 1, __ATOMIC_RELAXED);
 	mm->pgd_phys = virt_to_phys(pgd);
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);
@@ -92,7 +94,7 @@ static void evict_mm(void *arg)
 
 	if (pc->active_mm != mm)
 		return; /* switched away meanwhile; switch_mm cleared the bit itself */
-	write_cr3(kernel_pml4_phys());
+	load_kernel_cr3();
 	pc->active_mm = NULL;
 	__atomic_fetch_and(&mm->mm_cpumask, ~(1UL << pc->cpu_id), __ATOMIC_RELEASE);
 }
@@ -121,6 +123,11 @@ static void __mmdrop(struct mm_struct *mm)
 	if (mask)
 		smp_call_function_many(mask, evict_mm, mm, true);
 	preempt_enable();
+	/*
+	 * PCID slots that still name this mm on some CPU need no clearing: they name it by
+	 * mm_id, which no later mm gets, so a switch to a new mm (even one with this PGD's
+	 * address) never loads its PCID without flushing it.
+	 */
 	free_page_addr(mm->pgd);
 	kmem_cache_free(mm_cachep, mm);
 }
@@ -172,7 +179,7 @@ void switch_mm(struct mm_struct *next)
 	if (next && next != prev) {
 		/* The bit first: a shootdown that misses it happened before CR3 is loaded. */
 		__atomic_fetch_or(&next->mm_cpumask, bit, __ATOMIC_SEQ_CST);
-		write_cr3(next->pgd_phys);
+		load_mm_cr3(next); /* with PCID: no flush if next's entries are current */
 		if (prev)
 			__atomic_fetch_and(&prev->mm_cpumask, ~bit, __ATOMIC_SEQ_CST);
 		WRITE_ONCE(pc->active_mm, next);

@@ -158,6 +158,17 @@ struct mm_struct {
 	 * loaded, cleared once CR3 holds another table. TLB shootdowns go to these CPUs.
 	 */
 	uint64_t mm_cpumask;
+	/*
+	 * Names the mm in the per-CPU PCID slot tables (mm/asid.c); fixed, never reused, so a
+	 * slot left behind by a freed mm can never match a new one at the same address.
+	 */
+	uint64_t mm_id;
+	/*
+	 * atomic: bumped by every flush of the mm (flush_tlb_mm_range), after its PTE stores and
+	 * before it reads mm_cpumask. A CPU keeping the mm's PCID remembers the last number it
+	 * has applied; a switch back to the mm with an older number flushes the PCID.
+	 */
+	uint64_t tlb_gen;
 	uint64_t start_code, end_code, start_data, end_data; /* set by exec; mmap_lock */
 	uint64_t start_brk, brk;			     /* heap; mmap_lock */
 	uint64_t start_stack;				 /* initial stack pointer; set by exec */
@@ -241,6 +252,9 @@ struct vm_event_counts {
 	uint64_t tlb_shootdown_received; /* requests served for another CPU */
 	uint64_t tlb_flush_pages;	 /* pages flushed one by one (invlpg), local + remote */
 	uint64_t tlb_flush_all;		 /* full flushes (CR3 reload), local + remote */
+	/* PCID (mm/asid.c). */
+	uint64_t tlb_switch_keep;  /* switch_mm kept the mm's PCID entries (no flush) */
+	uint64_t tlb_switch_flush; /* switch_mm flushed the PCID (new slot, or flushed since) */
 };
 /* Sums the per-CPU counters. */
 void vm_events_sum(struct vm_event_counts *out);

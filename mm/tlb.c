@@ -4,7 +4,8 @@
  * translation. A shootdown is one request per sending CPU, flush_req[sender]: the sender owns
  * it (preemption off) from filling it until its pending mask is empty; each target finds it
  * through its inbox (a mask of senders: senders set bits, the owning CPU takes them all with
- * xchg), flushes, and clears its bit in pending. No lock: only atomics and the IPI.
+ * xchg), flushes, and clears its bit in pending. No lock: only atomics and the IPI. What
+ * "flushes" means on one CPU (PCID or not) is mm/asid.c's tlb_flush_local().
  */
 #include "mm/tlb.h"
 #include "mm/internal.h"
@@ -21,8 +22,9 @@
 
 /* One CPU's shootdown in flight. One cache line each: the targets write pending. */
 struct tlb_flush_req {
-	struct mm_struct *mm; /* mm, start, end: written by the sender before pending */
+	struct mm_struct *mm; /* mm, start, end, gen: written by the sender before pending */
 	uint64_t start, end;
+	uint64_t gen;	  /* the flush's number: mm->tlb_gen after the sender's increment */
 	uint64_t pending; /* atomic: targets that have not acknowledged yet */
 } __aligned(64);
 
@@ -39,28 +41,6 @@ static struct {
 _Static_assert(sizeof(struct mmu_gather_batch) == PAGE_SIZE, "a batch is one page");
 
 /*
- * This CPU's part of a flush. Interrupts or preemption off, so active_mm is stable. A CPU
- * whose active_mm is another mm reloaded CR3 when it switched away, which dropped every user
- * translation (no PCID yet; user entries are never global), so it has nothing to flush.
- */
-static void flush_local(struct mm_struct *mm, uint64_t start, uint64_t end)
-{
-	uint64_t pages = (end - start) >> PAGE_SHIFT;
-
-	if (this_cpu()->active_mm != mm)
-		return;
-	if (pages > TLB_FLUSH_ALL_THRESHOLD) {
-		write_cr3(read_cr3());
-		count_vm_event(tlb_flush_all);
-		return;
-	}
-	/* invlpg also empties the paging-structure caches, so freed tables are covered too. */
-	for (uint64_t va = start; va < end; va += PAGE_SIZE)
-		invlpg((const void *)va);
-	count_vm_events(tlb_flush_pages, pages);
-}
-
-/*
  * Serves every request queued for this CPU; interrupts off. Takes no lock, so a sender may
  * hold a PTE lock while it waits for us (do_wp_page does).
  */
@@ -72,7 +52,7 @@ static void tlb_serve_requests(void)
 	for (; senders; senders &= senders - 1) {
 		struct tlb_flush_req *req = &flush_req[__builtin_ctzll(senders)];
 
-		flush_local(req->mm, req->start, req->end);
+		tlb_flush_local(req->mm, req->start, req->end, req->gen);
 		count_vm_event(tlb_shootdown_received);
 		/* The acknowledgement. req is the sender's again from here on: read nothing. */
 		__atomic_fetch_and(&req->pending, ~(1UL << self), __ATOMIC_RELEASE);
@@ -123,7 +103,8 @@ static void tlb_wait(struct tlb_flush_req *req)
  * Asks targets to flush [start, end) of mm and waits for them. Preemption off: req is this
  * CPU's, and stays so until pending is empty.
  */
-static void shootdown(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t targets)
+static void shootdown(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t gen,
+		      uint64_t targets)
 {
 	int self = smp_processor_id();
 	struct tlb_flush_req *req = &flush_req[self];
@@ -131,6 +112,7 @@ static void shootdown(struct mm_struct *mm, uint64_t start, uint64_t end, uint64
 	req->mm = mm;
 	req->start = start;
 	req->end = end;
+	req->gen = gen;
 	__atomic_store_n(&req->pending, targets, __ATOMIC_RELEASE);
 	for (uint64_t m = targets; m; m &= m - 1) {
 		int cpu = __builtin_ctzll(m);
@@ -151,7 +133,7 @@ static void shootdown(struct mm_struct *mm, uint64_t start, uint64_t end, uint64
 
 void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 {
-	uint64_t others;
+	uint64_t others, gen, flags;
 
 	start = ALIGN_DOWN(start, PAGE_SIZE);
 	end = ALIGN_UP(end, PAGE_SIZE);
@@ -159,7 +141,17 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 		return;
 	WARN_ON(!(read_rflags() & RFLAGS_IF));
 	preempt_disable();
-	flush_local(mm, start, end);
+	/*
+	 * The flush's number, after the caller's PTE stores and before the mask is read (the
+	 * locked increment is a full barrier). A CPU that keeps mm's PCID without being in the
+	 * mask (it switched away) sees the number move and flushes the PCID when it switches
+	 * back; one that switches to mm after our read of the mask reads the new number there.
+	 */
+	gen = __atomic_add_fetch(&mm->tlb_gen, 1, __ATOMIC_SEQ_CST);
+	/* Interrupts off: the IPI handler updates the same per-CPU slot table. */
+	flags = local_irq_save();
+	tlb_flush_local(mm, start, end, gen);
+	local_irq_restore(flags);
 	/*
 	 * The PTE stores must be visible before the mask is read: a CPU that sets its bit after
 	 * our read (switch_mm) loads CR3 afterwards and walks the new entries. Without the
@@ -173,7 +165,7 @@ void flush_tlb_mm_range(struct mm_struct *mm, uint64_t start, uint64_t end)
 	others = __atomic_load_n(&mm->mm_cpumask, __ATOMIC_ACQUIRE) &
 		 __atomic_load_n(&cpu_online_mask, __ATOMIC_ACQUIRE) & ~(1UL << smp_processor_id());
 	if (others)
-		shootdown(mm, start, end, others);
+		shootdown(mm, start, end, gen, others);
 	preempt_enable();
 }
 

@@ -29,6 +29,23 @@ void flush_tlb_mm(struct mm_struct *mm);
 /* Installs the VEC_IPI_TLB handler; mm_init() calls it, before any mm can exist. */
 void tlb_ipi_init(void);
 
+/* ---- PCID (mm/asid.c) ---- */
+
+#define TLB_NR_ASIDS 6 /* dynamic PCIDs per CPU: 1..6; PCID 0 is the kernel's tables */
+
+/* True when CR4.PCIDE is on (the CPU has PCID and no "pcid=off"); fixed after boot. */
+extern bool tlb_pcid;
+/* Per CPU, from user_mode_init_cpu(): decides (boot CPU, one line) and sets CR4.PCIDE. */
+void tlb_init_cpu(void);
+/* switch_mm's CR3 load: next's PCID on this CPU, flushed only if its entries may be stale. */
+void load_mm_cr3(struct mm_struct *next);
+/* Loads the kernel's tables (PCID 0); this CPU then holds no mm. Interrupts off. */
+void load_kernel_cr3(void);
+/* This CPU's part of flush number gen of mm (interrupts off): see mm/asid.c. */
+void tlb_flush_local(struct mm_struct *mm, uint64_t start, uint64_t end, uint64_t gen);
+/* The PCID in this CPU's CR3 (0: kernel tables, or PCID off). For tests. */
+unsigned int tlb_current_pcid(void);
+
 #define MMU_GATHER_LOCAL 16 /* pages the gather holds on the caller's stack */
 /* A batch page: a page of pointers, less the header. */
 #define MMU_GATHER_BATCH_PAGES ((PAGE_SIZE - 16) / sizeof(struct page *))

@@ -170,6 +170,8 @@ def boot_list(env):
         "-object memory-backend-ram,size=512M,id=m0 -object memory-backend-ram,size=512M,id=m1 "
         "-numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1 "
         "-numa dist,src=0,dst=1,val=21"), expect=["2 NUMA nodes"]))
+    special.append(Boot("bios-cdrom-smp2-pcid-soft", SMP="2", CMDLINE="test=mm_* pcid=soft",
+                        expect=["tlb: PCID soft"]))
     special.append(Boot("panic-selftest", "expect-fail",
                         ["Kernel panic", "Page fault", "CR2", "Backtrace:",
                          "ktest_fn_panic_selftest"], CMDLINE="test=panic_selftest"))
@@ -201,6 +203,13 @@ def boot_list(env):
     # and mprotects their neighbours, then the cross-CPU TLB tests; no leak, no stale read.
     user.append(Boot("user-vmstress-60s-smp4", "user", SMP="4",
                      CMDLINE="init=/bin/vmtests -- -d 60 stress tlb"))
+    # PCID (mm/asid.c), both ways: a CPU without it (every CR3 load flushes, as before), and
+    # pcid=soft, the per-CPU slot table and generations without CR4.PCIDE, which QEMU's TCG
+    # lacks: the bookkeeping that decides when a switch may keep a PCID runs and is tested.
+    user.append(Boot("user-vmtests-smp4-nopcid", "user", ["tlb: PCID off"], SMP="4",
+                     CMDLINE="init=/bin/vmtests", QEMU_ARGS="-cpu max,-pcid"))
+    user.append(Boot("user-vmtests-smp4-pcid-soft", "user", ["tlb: PCID soft"], SMP="4",
+                     CMDLINE="pcid=soft init=/bin/vmtests"))
     # A CPU without XSAVE: the FXSAVE path keeps each thread's SSE registers.
     user.append(Boot("user-bios-smp2-fxsave", "user", ["fpu: fxsave"], SMP="2",
                      CMDLINE="init=/bin/usertests", QEMU_ARGS="-cpu max,-xsave"))

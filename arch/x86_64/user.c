@@ -20,6 +20,7 @@
 #include "kernel/string.h"
 #include "mm/mm.h"
 #include "mm/uaccess.h"
+#include "mm/tlb.h"
 
 #define MSR_EFER	   0xc0000080
 #define EFER_SCE	   (1UL << 0) /* syscall/sysret enabled */
@@ -93,6 +94,7 @@ void user_mode_init_cpu(void)
 	if (boot_cpu.has_smap)
 		cr4 |= CR4_SMAP;
 	write_cr4(cr4);
+	tlb_init_cpu(); /* PCID: the boot CPU decides, every CPU sets CR4.PCIDE */
 	/* The boot CPU decides; every CPU then runs the same uaccess code. */
 	if (smp_processor_id() == 0)
 		uaccess_use_stac = boot_cpu.has_smap;

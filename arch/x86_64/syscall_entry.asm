@@ -43,42 +43,7 @@ SYSRET_RIP_LIMIT equ 0x00007ffffffff000
 
 section .text
 
-; Pushes the general registers in the reverse of struct trap_frame's order; POP_REGS undoes it.
-%macro PUSH_REGS 0
-	push rax
-	push rbx
-	push rcx
-	push rdx
-	push rsi
-	push rdi
-	push rbp
-	push r8
-	push r9
-	push r10
-	push r11
-	push r12
-	push r13
-	push r14
-	push r15
-%endmacro
-
-%macro POP_REGS 0
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop r11
-	pop r10
-	pop r9
-	pop r8
-	pop rbp
-	pop rdi
-	pop rsi
-	pop rdx
-	pop rcx
-	pop rbx
-	pop rax
-%endmacro
+%include "arch/x86_64/trap_regs.inc"
 
 align 16
 syscall_entry:

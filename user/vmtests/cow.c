@@ -10,26 +10,6 @@
 
 #include "vm.h"
 
-/* A pipe pair to make parent and child wait for each other. */
-struct sync {
-	int to_child[2], to_parent[2];
-};
-
-static void sync_init(struct sync *s)
-{
-	CHECK_OK(pipe(s->to_child));
-	CHECK_OK(pipe(s->to_parent));
-}
-
-/* Tells the other side we reached this point, and waits until it has too. */
-static void sync_meet(struct sync *s, int child)
-{
-	char c = 0;
-
-	CHECK_EQ(write(child ? s->to_parent[1] : s->to_child[1], &c, 1), 1);
-	CHECK_EQ(read(child ? s->to_child[0] : s->to_parent[0], &c, 1), 1);
-}
-
 static const char *const cow_counters[] = {"cow_copy", "cow_reuse", "pgfault"};
 #define NCOW (int)(sizeof(cow_counters) / sizeof(cow_counters[0]))
 

@@ -288,3 +288,17 @@ int pin_to_cpu(int cpu)
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set);
 }
+
+void sync_init(struct sync *s)
+{
+	CHECK_OK(pipe(s->to_child));
+	CHECK_OK(pipe(s->to_parent));
+}
+
+void sync_meet(struct sync *s, int child)
+{
+	char c = 0;
+
+	CHECK_EQ(write(child ? s->to_parent[1] : s->to_child[1], &c, 1), 1);
+	CHECK_EQ(read(child ? s->to_child[0] : s->to_parent[0], &c, 1), 1);
+}

@@ -21,6 +21,14 @@
 #define MREMAP_FIXED   2
 #endif
 
+/* A pipe pair to make parent and child wait for each other (util.c). */
+struct sync {
+	int to_child[2], to_parent[2];
+};
+void sync_init(struct sync *s);
+/* Tells the other side we reached this point, and waits until it has too. */
+void sync_meet(struct sync *s, int child);
+
 /* Options (main.c). */
 extern int vm_duration_s; /* -d: how long the stress tests run */
 

@@ -205,10 +205,14 @@ static bool process_accepts_signals(struct process *p)
 	return p->exit_state == PROC_LIVE && !p->group_exit && p->sighand && p->nr_threads > 0;
 }
 
-int send_signal_process(struct process *p, int sig, int code, int sender_pid)
+/*
+ * Queues sig for the process (ut NULL) or for one of its threads, and wakes a thread that
+ * can take it. SIGKILL, to the process or to any thread of it, ends the whole process.
+ */
+static int send_signal(struct process *p, struct uthread *ut, int sig, int code, int sender_pid)
 {
-	struct uthread *target;
 	struct sighand_struct *sh;
+	struct uthread *target;
 	uint64_t flags;
 
 	if (sig < 0 || sig > NSIG)
@@ -216,7 +220,7 @@ int send_signal_process(struct process *p, int sig, int code, int sender_pid)
 	if (sig == 0)
 		return 0;
 	flags = spin_lock_irqsave(&p->lock);
-	if (!process_accepts_signals(p))
+	if (!process_accepts_signals(p) || (ut && !uthread_alive(ut)))
 		goto out;
 	sh = p->sighand;
 	spin_lock(&sh->lock);
@@ -225,12 +229,20 @@ int send_signal_process(struct process *p, int sig, int code, int sender_pid)
 		__start_group_exit(p, SIGKILL);
 		goto out;
 	}
-	target = pick_signal_target(p, sig);
-	/* A signal every thread blocks stays queued: the handler may change before unblocking. */
-	if (!(target && sig_ignored(p, sig))) {
-		sigpending_add(&p->shared_pending, sig, code, sender_pid, 0);
-		if (target)
-			signal_wake_up(target->thread);
+	if (ut) {
+		if (!(sig_ignored(p, sig) && !(ut->blocked & sigmask(sig)))) {
+			sigpending_add(&ut->pending, sig, code, sender_pid, 0);
+			if (!(ut->blocked & sigmask(sig)))
+				signal_wake_up(ut->thread);
+		}
+	} else {
+		target = pick_signal_target(p, sig);
+		/* Every thread blocking it: it stays queued, the handler may change meanwhile. */
+		if (!(target && sig_ignored(p, sig))) {
+			sigpending_add(&p->shared_pending, sig, code, sender_pid, 0);
+			if (target)
+				signal_wake_up(target->thread);
+		}
 	}
 	spin_unlock(&sh->lock);
 out:
@@ -238,36 +250,14 @@ out:
 	return 0;
 }
 
+int send_signal_process(struct process *p, int sig, int code, int sender_pid)
+{
+	return send_signal(p, NULL, sig, code, sender_pid);
+}
+
 int send_signal_thread(struct uthread *ut, int sig, int code, int sender_pid)
 {
-	struct process *p = ut->proc;
-	struct sighand_struct *sh;
-	uint64_t flags;
-
-	if (sig < 0 || sig > NSIG)
-		return -EINVAL;
-	if (sig == 0)
-		return 0;
-	flags = spin_lock_irqsave(&p->lock);
-	if (!process_accepts_signals(p) || !uthread_alive(ut))
-		goto out;
-	sh = p->sighand;
-	spin_lock(&sh->lock);
-	if (sig == SIGKILL && !sig_ignored(p, sig)) {
-		/* SIGKILL to any thread ends the whole process. */
-		spin_unlock(&sh->lock);
-		__start_group_exit(p, SIGKILL);
-		goto out;
-	}
-	if (!(sig_ignored(p, sig) && !(ut->blocked & sigmask(sig)))) {
-		sigpending_add(&ut->pending, sig, code, sender_pid, 0);
-		if (!(ut->blocked & sigmask(sig)))
-			signal_wake_up(ut->thread);
-	}
-	spin_unlock(&sh->lock);
-out:
-	spin_unlock_irqrestore(&p->lock, flags);
-	return 0;
+	return send_signal(ut->proc, ut, sig, code, sender_pid);
 }
 
 struct pgrp_kill {

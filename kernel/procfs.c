@@ -117,7 +117,51 @@ const struct file_operations procfs_file_ops = {
 	.release = proc_release,
 };
 
+/* A switch takes its whole value in one short write, as Linux's sysctl files do. */
+static long proc_write(struct file *f, struct iobuf buf, size_t len, uint64_t *pos)
+{
+	struct inode *inode = f->inode;
+	char text[64];
+	int err;
+
+	if (*pos != 0 || len >= sizeof(text))
+		return -EINVAL;
+	err = iobuf_copy_from(text, buf, 0, len);
+	if (err)
+		return err;
+	text[len] = '\0';
+	err = inode->proc.store(text, inode->proc.arg);
+	if (err)
+		return err;
+	*pos += len;
+	return (long)len;
+}
+
+static const struct file_operations procfs_rw_file_ops = {
+	.read = generic_read_user,
+	.write = generic_write_user,
+	.read_iob = proc_read,
+	.write_iob = proc_write,
+	.open = proc_open,
+	.release = proc_release,
+};
+
+static int procfs_add(const char *path, size_t (*show)(char *buf, size_t size, void *arg),
+		      int (*store)(const char *text, void *arg), void *arg);
+
 int procfs_register(const char *path, size_t (*show)(char *buf, size_t size, void *arg), void *arg)
+{
+	return procfs_add(path, show, NULL, arg);
+}
+
+int procfs_register_rw(const char *path, size_t (*show)(char *buf, size_t size, void *arg),
+		       int (*store)(const char *text, void *arg), void *arg)
+{
+	return store ? procfs_add(path, show, store, arg) : -EINVAL;
+}
+
+static int procfs_add(const char *path, size_t (*show)(char *buf, size_t size, void *arg),
+		      int (*store)(const char *text, void *arg), void *arg)
 {
 	char last[NAME_MAX + 1];
 	struct inode *dir, *inode;
@@ -150,13 +194,14 @@ int procfs_register(const char *path, size_t (*show)(char *buf, size_t size, voi
 		iput(dir);
 		return -EINVAL;
 	}
-	inode = inode_alloc(S_IFREG | 0444, PROCFS_DEV);
+	inode = inode_alloc(S_IFREG | (store ? 0666 : 0444), PROCFS_DEV);
 	if (!inode) {
 		iput(dir);
 		return -ENOMEM;
 	}
-	inode->fops = &procfs_file_ops;
+	inode->fops = store ? &procfs_rw_file_ops : &procfs_file_ops;
 	inode->proc.show = show;
+	inode->proc.store = store;
 	inode->proc.arg = arg;
 	err = ramfs_link(dir, last, inode);
 	iput(inode);
@@ -338,6 +383,16 @@ size_t proc_vmstat_show(char *buf, size_t size, void *arg)
 	EV(tlb_flush_pages);
 	EV(tlb_flush_all);
 	EV(tlb_switch_keep);
+	EV(pgfault_classic);
+	EV(spf_attempt);
+	EV(spf_success);
+	EV(spf_abort_vma_changed);
+	EV(spf_abort_not_anon);
+	EV(spf_abort_growsdown);
+	EV(spf_abort_no_pmd);
+	EV(spf_abort_pmd_changed);
+	EV(spf_abort_pte_busy);
+	EV(spf_abort_seq_odd);
 	EV(tlb_switch_flush);
 #undef EV
 	return s.len;
@@ -373,6 +428,7 @@ void procfs_init(struct inode *proc_dir)
 	if (procfs_register("/proc/meminfo", proc_meminfo_show, NULL) < 0 ||
 	    procfs_register("/proc/vmstat", proc_vmstat_show, NULL) < 0 ||
 	    procfs_register("/proc/uptime", proc_uptime_show, NULL) < 0 ||
-	    procfs_register("/proc/cpuinfo", proc_cpuinfo_show, NULL) < 0)
+	    procfs_register("/proc/cpuinfo", proc_cpuinfo_show, NULL) < 0 ||
+	    procfs_register_rw("/proc/sys/vm/spf", spf_sysctl_show, spf_sysctl_store, NULL) < 0)
 		pr_err("procfs: cannot create the system files\n");
 }

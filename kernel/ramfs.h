@@ -72,6 +72,8 @@ struct inode {
 		struct pipe *pipe; /* S_IFIFO: the pipe; freed with the inode */
 		struct {	   /* a static /proc file */
 			size_t (*show)(char *buf, size_t size, void *arg);
+			/* Writable files (procfs_register_rw): takes the written text. */
+			int (*store)(const char *text, void *arg);
 			void *arg;
 		} proc;
 		struct { /* a /proc/<pid>/ file */

@@ -168,6 +168,12 @@ int vfs_register_device(const char *path, const struct file_operations *ops, voi
  * it writes at most size bytes and returns the full length it wanted (snprintf style).
  */
 int procfs_register(const char *path, size_t (*show)(char *buf, size_t size, void *arg), void *arg);
+/*
+ * The same, writable by everyone (a sysctl-style switch): one write(2) of at most 63 bytes
+ * at offset 0 is handed to store(text, arg) NUL-terminated; its 0 or -errno is the answer.
+ */
+int procfs_register_rw(const char *path, size_t (*show)(char *buf, size_t size, void *arg),
+		       int (*store)(const char *text, void *arg), void *arg);
 
 /* Kernel-side file access (exec, init). path is a kernel string. Return an error pointer
  * (IS_ERR_VALUE) or the file; kernel_read returns bytes read or -errno. */

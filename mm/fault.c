@@ -3,7 +3,8 @@
  * do_page_fault -> find_vma and access checks -> handle_mm_fault -> handle_pte_fault ->
  * do_anonymous_page / do_wp_page (copy-on-write). PTEs change under their table's PTE lock,
  * taken through pte_map_lock()/pte_spinlock() and re-checked against the entry first read
- * (pte_same). Also the per-CPU vm event counters.
+ * (pte_same); in speculative mode (mm/spf.c) through spf_pte_lock's checks and try-lock.
+ * Also the per-CPU vm event counters.
  */
 #include "mm/internal.h"
 #include "mm/vma.h"
@@ -46,35 +47,107 @@ void vm_events_sum(struct vm_event_counts *out)
 		out->tlb_flush_all += READ_ONCE(c->tlb_flush_all);
 		out->tlb_switch_keep += READ_ONCE(c->tlb_switch_keep);
 		out->tlb_switch_flush += READ_ONCE(c->tlb_switch_flush);
+		out->pgfault_classic += READ_ONCE(c->pgfault_classic);
+		out->spf_attempt += READ_ONCE(c->spf_attempt);
+		out->spf_success += READ_ONCE(c->spf_success);
+		out->spf_abort_vma_changed += READ_ONCE(c->spf_abort_vma_changed);
+		out->spf_abort_not_anon += READ_ONCE(c->spf_abort_not_anon);
+		out->spf_abort_growsdown += READ_ONCE(c->spf_abort_growsdown);
+		out->spf_abort_no_pmd += READ_ONCE(c->spf_abort_no_pmd);
+		out->spf_abort_pmd_changed += READ_ONCE(c->spf_abort_pmd_changed);
+		out->spf_abort_pte_busy += READ_ONCE(c->spf_abort_pte_busy);
+		out->spf_abort_seq_odd += READ_ONCE(c->spf_abort_seq_odd);
 	}
+}
+
+/* How often a speculative fault tries a busy PTE lock before leaving it to the classic path. */
+#define SPF_TRYLOCK_ATTEMPTS 16
+
+/*
+ * The speculative way to the PTE lock (mm/spf.c explains the whole path). With interrupts
+ * off this CPU cannot acknowledge a TLB shootdown, so the PTE table the walk found cannot be
+ * freed while we look (DESIGN.md, fact 2): check that the VMA is unchanged and the PMD still
+ * points at that table, and only then touch the lock inside the table's struct page. Never
+ * spin on it with interrupts off: its holder may be waiting for this CPU to acknowledge a
+ * shootdown (fact 3). Try, and between tries open the interrupt window. The VMA is checked
+ * again under the lock: an unmap bumps vm_sequence before it takes this lock to zap, so once
+ * we hold the lock with the count unchanged, the table stays until we drop it, and interrupts
+ * can come back on. false: VM_FAULT_RETRY, nothing held.
+ */
+static bool spf_pte_lock(struct vm_fault *vmf)
+{
+	spinlock_t *ptl = pte_lockptr(vmf->orig_pmd);
+
+	for (int tries = 0;; tries++) {
+		local_irq_disable();
+		if (vma_has_changed(vmf)) {
+			local_irq_enable();
+			count_vm_event(spf_abort_vma_changed);
+			return false;
+		}
+		if (READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
+			local_irq_enable();
+			count_vm_event(spf_abort_pmd_changed);
+			return false;
+		}
+		if (spin_trylock(ptl))
+			break;
+		local_irq_enable();
+		if (tries + 1 >= SPF_TRYLOCK_ATTEMPTS) {
+			count_vm_event(spf_abort_pte_busy);
+			return false;
+		}
+		cpu_relax();
+	}
+	if (vma_has_changed(vmf)) {
+		spin_unlock(ptl);
+		local_irq_enable();
+		count_vm_event(spf_abort_vma_changed);
+		return false;
+	}
+	/*
+	 * An unmap of a neighbouring VMA sharing this table moves no sequence of ours; it
+	 * unlinks an empty table under this lock (zap_pte_table), so the PMD, read again with
+	 * the lock held, tells. Unchanged now, the table stays until we unlock.
+	 */
+	if (READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
+		spin_unlock(ptl);
+		local_irq_enable();
+		count_vm_event(spf_abort_pmd_changed);
+		return false;
+	}
+	local_irq_enable();
+	vmf->ptl = ptl;
+	return true;
 }
 
 /*
  * The two ways a handler takes the PTE lock (names from the SPF series). pte_map_lock() finds
  * the entry through vmf->pmd and locks its table; pte_spinlock() locks the table of the entry
- * vmf->pte already points at. Both return false when the lock must not be waited for; the
- * handler then gives up with VM_FAULT_RETRY. That is the speculative path's case (the SPF
- * issue adds its checks here): it runs without mmap_lock, and a CPU spinning on a PTE lock
- * with interrupts off could deadlock against the holder waiting for a TLB shootdown
- * (DESIGN.md, fact 3), so it only try-locks. The classic path always gets the lock.
+ * vmf->pte already points at. The classic path (mmap_lock held) always gets the lock. The
+ * speculative one goes through spf_pte_lock and may get false: the handler then frees what
+ * it allocated and returns VM_FAULT_RETRY.
  */
 static bool pte_map_lock(struct vm_fault *vmf)
 {
-	uint64_t pmdval = READ_ONCE(*vmf->pmd);
+	uint64_t pmdval;
 
+	if (vmf->flags & FAULT_FLAG_SPECULATIVE) {
+		vmf->pte = &entry_table(vmf->orig_pmd)[pte_index(vmf->address)];
+		return spf_pte_lock(vmf);
+	}
+	pmdval = READ_ONCE(*vmf->pmd);
 	vmf->ptl = pte_lockptr(pmdval);
 	vmf->pte = &entry_table(pmdval)[pte_index(vmf->address)];
-	if (vmf->flags & FAULT_FLAG_SPECULATIVE)
-		return spin_trylock(vmf->ptl);
 	spin_lock(vmf->ptl);
 	return true;
 }
 
 static bool pte_spinlock(struct vm_fault *vmf)
 {
-	vmf->ptl = pte_lockptr(READ_ONCE(*vmf->pmd));
 	if (vmf->flags & FAULT_FLAG_SPECULATIVE)
-		return spin_trylock(vmf->ptl);
+		return spf_pte_lock(vmf);
+	vmf->ptl = pte_lockptr(READ_ONCE(*vmf->pmd));
 	spin_lock(vmf->ptl);
 	return true;
 }
@@ -253,13 +326,32 @@ static vm_fault_t do_wp_page(struct vm_fault *vmf)
 	return 0;
 }
 
-static vm_fault_t handle_pte_fault(struct vm_fault *vmf)
+vm_fault_t handle_pte_fault(struct vm_fault *vmf)
 {
-	/* Linux's pte_offset_map(): the entry, read without the lock (the lock is next). */
-	vmf->pte = &entry_table(READ_ONCE(*vmf->pmd))[pte_index(vmf->address)];
-	vmf->orig_pte = READ_ONCE(*vmf->pte);
+	bool spec = vmf->flags & FAULT_FLAG_SPECULATIVE;
+
+	/*
+	 * Linux's pte_offset_map(): the entry, read without the lock (the lock is next). The
+	 * speculative path read it already, with interrupts off, while the table was sure to
+	 * exist; reading it again now could read a freed table.
+	 */
+	if (!spec) {
+		vmf->pte = &entry_table(READ_ONCE(*vmf->pmd))[pte_index(vmf->address)];
+		vmf->orig_pte = READ_ONCE(*vmf->pte);
+	} else {
+		vmf->pte = &entry_table(vmf->orig_pmd)[pte_index(vmf->address)];
+	}
+	/* Only do_anonymous_page and do_wp_page of private memory run speculatively. */
+	if (spec && vmf->vma->vm_shared) {
+		count_vm_event(spf_abort_not_anon);
+		return VM_FAULT_RETRY;
+	}
 	if (pte_none(vmf->orig_pte))
 		return vmf->vma->vm_shared ? do_shared_page(vmf) : do_anonymous_page(vmf);
+	if (spec && !pte_present(vmf->orig_pte)) {
+		count_vm_event(spf_abort_not_anon);
+		return VM_FAULT_RETRY; /* PROT_NONE entries and anything else: the classic path */
+	}
 	if (!pte_spinlock(vmf))
 		return VM_FAULT_RETRY;
 	if (!pte_same(*vmf->pte, vmf->orig_pte)) {
@@ -439,6 +531,20 @@ bool do_page_fault(struct trap_frame *f, uint64_t address, uint64_t error_code)
 	if (user)
 		flags |= FAULT_FLAG_USER;
 
+	/*
+	 * Without mmap_lock first (mm/spf.c). Not for a read that hit a present page: that is
+	 * an access error the classic path reports. VM_FAULT_RETRY means nothing was changed.
+	 */
+	if (user && !(!(error_code & PF_WRITE) && (error_code & PF_PRESENT)) && spf_enabled(mm)) {
+		ret = handle_speculative_fault(mm, address, flags);
+		if (!(ret & VM_FAULT_RETRY)) {
+			if (!ret)
+				return true;
+			fault_signal(f, SIGSEGV, SEGV_ACCERR, address);
+			return true;
+		}
+	}
+	count_vm_event(pgfault_classic);
 	vma = lock_mm_and_find_vma(mm, address);
 	if (!vma) {
 		if (user)

@@ -114,14 +114,14 @@ static inline bool is_zero_pte(uint64_t pte)
 #define FAULT_FLAG_USER	       (1U << 1) /* from user mode */
 #define FAULT_FLAG_INSTRUCTION (1U << 2)
 #define FAULT_FLAG_REMOTE      (1U << 3) /* copy_to_mm: ignores the VMA's write permission */
-#define FAULT_FLAG_SPECULATIVE (1U << 4) /* reserved for the SPF issue */
+#define FAULT_FLAG_SPECULATIVE (1U << 4) /* no mmap_lock: mm/spf.c */
 
 /* handle_mm_fault() results: a bit set, 0 when the PTE is fixed (or someone else fixed it). */
 typedef unsigned int vm_fault_t;
 #define VM_FAULT_OOM	 (1U << 0)
 #define VM_FAULT_SIGBUS	 (1U << 1)
 #define VM_FAULT_SIGSEGV (1U << 2)
-#define VM_FAULT_RETRY	 (1U << 3) /* the SPF issue: redo on the classic path */
+#define VM_FAULT_RETRY	 (1U << 3) /* speculative fault gave up: redo on the classic path */
 
 /*
  * One fault in progress. The classic path fills vma..pmd before handle_pte_fault(); pte and
@@ -138,8 +138,24 @@ struct vm_fault {
 	uint64_t orig_pte;
 	uint64_t *pte;		/* the entry in its table (valid under ptl) */
 	spinlock_t *ptl;	/* the PTE table's lock */
-	unsigned long sequence; /* vma->vm_sequence snapshot, for the SPF issue */
+	unsigned long sequence; /* vma->vm_sequence when the speculative fault began */
+	uint64_t orig_pmd;	/* speculative: the PMD entry read by the IRQ-off walk */
 };
+
+/* mm/spf.c: is vmf's VMA detached, or has its vm_sequence moved since vmf->sequence? */
+bool vma_has_changed(const struct vm_fault *vmf);
+/* mm/fault.c: the PTE level of a fault, for the classic path and mm/spf.c. */
+vm_fault_t handle_pte_fault(struct vm_fault *vmf);
+/*
+ * mm/spf.c: the speculative fault, without mmap_lock. VM_FAULT_RETRY: nothing was changed,
+ * take the classic path. Otherwise the fault's result (0, VM_FAULT_SIGSEGV).
+ */
+vm_fault_t handle_speculative_fault(struct mm_struct *mm, uint64_t address, unsigned int flags);
+/* mm/spf.c: should do_page_fault try the speculative path for mm (current's)? */
+bool spf_enabled(struct mm_struct *mm);
+/* mm/spf.c: the lock-free VMA lookup: validated, RCU section held until put_vma. */
+struct vm_area_struct *get_vma(struct mm_struct *mm, uint64_t addr);
+void put_vma(struct vm_area_struct *vma);
 
 /* mmap_lock held (read is enough). Allocates missing page tables, then handle_pte_fault. */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, uint64_t address, unsigned int flags);

@@ -32,9 +32,11 @@ static int madvise_vma(struct mm_struct *mm, struct vm_area_struct *vma, uint64_
 		/* MADV_REMOVE punches holes in shared memory only; ours is shared anonymous. */
 		if (behavior == MADV_REMOVE && !(vma->vm_flags & VM_SHARED))
 			return -EINVAL;
+		vm_write_begin(vma);
 		tlb_gather_mmu(&tlb, mm);
 		unmap_page_range(&tlb, mm, start, end, false);
 		tlb_finish_mmu(&tlb);
+		vm_write_end(vma);
 		return 0;
 	}
 	if (behavior == MADV_POPULATE_READ || behavior == MADV_POPULATE_WRITE) {

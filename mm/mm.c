@@ -145,11 +145,15 @@ static void exit_mmap(struct mm_struct *mm)
 	struct vm_area_struct *list;
 
 	down_write(&mm->mmap_lock);
+	for (struct vm_area_struct *vma = mm->mmap; vma; vma = vma->vm_next)
+		vm_write_begin(vma);
 	tlb_gather_mmu(&tlb, mm);
 	unmap_page_range(&tlb, mm, 0, USER_VA_END, true);
 	/* Flushes every CPU in mm_cpumask, lazy ones included, before anything is freed. */
 	tlb_finish_mmu(&tlb);
 	list = vma_detach_all(mm);
+	for (struct vm_area_struct *vma = list; vma; vma = vma->vm_next)
+		vm_write_end(vma);
 	up_write(&mm->mmap_lock);
 	vm_area_free_list(list);
 	WARN_ON(mm->rss_pages != 0 || mm->pgtable_pages != 0);
@@ -194,7 +198,9 @@ void switch_mm(struct mm_struct *next)
  * hold writable translations of them, through which they could go on writing a page the
  * child now sees: one flush of the parent, gathered over the whole copy, ends that before
  * the write lock is dropped (no fault can run on old until then, so no COW break can copy a
- * page a stale writer is still changing). The child is new: no CPU has its tables loaded.
+ * page a stale writer is still changing). Speculative faults take no mmap_lock: every VMA
+ * of old is inside a vm_sequence write section until the flush, so they give up and wait
+ * on the lock. The child is new: no CPU has its tables loaded.
  */
 struct mm_struct *dup_mm(struct mm_struct *old)
 {
@@ -219,6 +225,8 @@ struct mm_struct *dup_mm(struct mm_struct *old)
 	mm->env_start = old->env_start;
 	mm->env_end = old->env_end;
 	mm->mmap_base = old->mmap_base;
+	for (struct vm_area_struct *vma = old->mmap; vma; vma = vma->vm_next)
+		vm_write_begin(vma);
 	for (struct vm_area_struct *vma = old->mmap; vma && !err; vma = vma->vm_next) {
 		struct vm_area_struct *copy = vm_area_dup(vma);
 
@@ -227,12 +235,15 @@ struct mm_struct *dup_mm(struct mm_struct *old)
 			break;
 		}
 		copy->vm_mm = mm;
+		seqcount_init(&copy->vm_sequence); /* the original's is odd just now */
 		/* mm is private to us, so no lock is needed for its list and tree. */
 		vma_link(mm, copy);
 		err = copy_page_range(&tlb, mm, vma);
 	}
 	/* Also after a failure: some entries of old may be read-only already. */
 	tlb_finish_mmu(&tlb);
+	for (struct vm_area_struct *vma = old->mmap; vma; vma = vma->vm_next)
+		vm_write_end(vma);
 	up_write(&old->mmap_lock);
 	if (err) {
 		mmput(mm);

@@ -129,6 +129,14 @@ struct vm_area_struct {
 	 * still be looking at it. Owned by RCU from call_rcu on.
 	 */
 	struct rcu_head vm_rcu;
+	/*
+	 * Odd while the VMA's bounds, flags, protection or shared state change, or while its
+	 * page tables are being unmapped (vm_write_begin/end in mm/vma.h); the speculative fault
+	 * path snapshots it and gives up if it moved. Writers hold mmap_lock for write, except
+	 * madvise's zap (read): the count is bumped atomically so concurrent zaps still leave
+	 * it even.
+	 */
+	seqcount_t vm_sequence;
 };
 
 struct mm_struct {
@@ -255,7 +263,27 @@ struct vm_event_counts {
 	/* PCID (mm/asid.c). */
 	uint64_t tlb_switch_keep;  /* switch_mm kept the mm's PCID entries (no flush) */
 	uint64_t tlb_switch_flush; /* switch_mm flushed the PCID (new slot, or flushed since) */
+	/* Speculative faults (mm/spf.c) and the classic path. */
+	uint64_t pgfault_classic;	/* faults handled under mmap_lock (incl. SPF fallbacks) */
+	uint64_t spf_attempt;		/* handle_speculative_fault calls */
+	uint64_t spf_success;		/* finished without mmap_lock (incl. SIGSEGV verdicts) */
+	uint64_t spf_abort_vma_changed; /* no VMA found, detached, or vm_sequence moved */
+	uint64_t spf_abort_not_anon;	/* shared VMA, or a fault the path does not handle */
+	uint64_t spf_abort_growsdown;	/* grows-down VMA (growth needs mmap_lock) */
+	uint64_t spf_abort_no_pmd;	/* an upper level or the PMD none, or a huge PMD */
+	uint64_t spf_abort_pmd_changed; /* the PMD moved between the walk and the PTE lock */
+	uint64_t spf_abort_pte_busy;	/* the PTE lock was held (try-lock failed) */
+	uint64_t spf_abort_seq_odd;	/* vm_sequence odd at the start: a writer was active */
 };
+/*
+ * The speculative fault switch (mm/spf.c): "off", "on" (threaded processes), "force" (all).
+ * /proc/sys/vm/spf shows and takes it; spf= on the command line sets it at boot.
+ */
+int spf_set_mode(const char *val);
+const char *spf_get_mode(void);
+size_t spf_sysctl_show(char *buf, size_t size, void *arg);
+int spf_sysctl_store(const char *text, void *arg);
+
 /* Sums the per-CPU counters. */
 void vm_events_sum(struct vm_event_counts *out);
 

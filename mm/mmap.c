@@ -51,9 +51,14 @@ int do_munmap(struct mm_struct *mm, uint64_t start, uint64_t len)
 	err = vma_detach_range(mm, start, start + len, &detached);
 	if (err || !detached)
 		return err;
+	/* Detached already; the counts also tell a speculative fault holding one of them. */
+	for (struct vm_area_struct *vma = detached; vma; vma = vma->vm_next)
+		vm_write_begin(vma);
 	tlb_gather_mmu(&tlb, mm);
 	unmap_page_range(&tlb, mm, start, start + len, true);
 	tlb_finish_mmu(&tlb);
+	for (struct vm_area_struct *vma = detached; vma; vma = vma->vm_next)
+		vm_write_end(vma);
 	vm_area_free_list(detached);
 	return 0;
 }

@@ -24,9 +24,12 @@ static struct vm_area_struct *mprotect_fixup(struct mm_struct *mm, struct vm_are
 		*err = -ENOMEM;
 		return NULL;
 	}
+	/* Its own section: a speculative fault must not act on PTEs being rewritten. */
+	vm_write_begin(vma);
 	tlb_gather_mmu(&tlb, mm);
 	change_protection(&tlb, vma, start, end);
 	tlb_finish_mmu(&tlb);
+	vm_write_end(vma);
 	return vma_merge_around(mm, vma);
 }
 

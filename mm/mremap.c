@@ -42,6 +42,8 @@ static long move_vma(struct mm_struct *mm, uint64_t old_addr, uint64_t old_len, 
 		return -ENOMEM;
 	if (vma_detach_range(mm, old_addr, old_addr + old_len, &vma))
 		return -ENOMEM;
+	/* One section from detach to relink: the VMA comes back undetached but moved. */
+	vm_write_begin(vma);
 	tlb_gather_mmu(&tlb, mm);
 	move_page_range(&tlb, mm, old_addr, new_addr, old_len);
 	/* The old range is empty now: this only frees its tables, after the flush. */
@@ -50,6 +52,7 @@ static long move_vma(struct mm_struct *mm, uint64_t old_addr, uint64_t old_len, 
 	vma->vm_start = new_addr;
 	vma->vm_end = new_addr + new_len;
 	vma_link(mm, vma);
+	vm_write_end(vma);
 	vma_merge_around(mm, vma);
 	return (long)new_addr;
 }

@@ -167,6 +167,15 @@ static bool zap_pte_table(struct mmu_gather *tlb, uint64_t *pmd, uint64_t addr, 
 			tlb_remove_page(tlb, pte_page(e), addr); /* takes the PTE's reference */
 	}
 	empty = check_empty && table_empty(entry_table(*pmd));
+	/*
+	 * An empty table is unlinked before its lock is dropped: a speculative fault of a
+	 * neighbouring VMA (whose vm_sequence this unmap does not move) that gets the lock after
+	 * us must see the PMD changed, or it would fill a table about to be freed. No
+	 * page_table_lock: freeing tables needs mmap_lock held for write, which keeps out
+	 * pte_alloc (zap_level clears the entry again under that lock, harmlessly).
+	 */
+	if (empty)
+		WRITE_ONCE(*pmd, 0);
 	pte_unmap_unlock(pte, ptl);
 	return empty;
 }

@@ -149,9 +149,11 @@ void vma_adjust(struct mm_struct *mm, struct vm_area_struct *vma, uint64_t start
 {
 	BUG_ON(start >= end || (vma->vm_prev && vma->vm_prev->vm_end > start));
 	BUG_ON(vma->vm_next && vma->vm_next->vm_start < end);
+	vm_write_begin(vma);
 	vma_write_begin(mm);
 	set_bounds(mm, vma, start, end);
 	vma_write_end(mm);
+	vm_write_end(vma);
 }
 
 /* split_vma with the new VMA already allocated: cannot fail. */
@@ -167,10 +169,12 @@ static struct vm_area_struct *__split_vma(struct mm_struct *mm, struct vm_area_s
 	upper->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	shmem_get(upper->vm_shared);
 	/* One section: a walker must never see [addr, vm_end) covered by neither half. */
+	vm_write_begin(vma);
 	vma_write_begin(mm);
 	WRITE_ONCE(vma->vm_end, addr);
 	vma_tree_insert(mm, vma, upper);
 	vma_write_end(mm);
+	vm_write_end(vma);
 	return upper;
 }
 
@@ -203,19 +207,23 @@ struct vm_area_struct *vma_merge_around(struct mm_struct *mm, struct vm_area_str
 	if (vma_can_merge(vma, next)) {
 		uint64_t end = next->vm_end;
 
+		vm_write_begin(vma);
 		vma_write_begin(mm);
 		vma_tree_remove(mm, next);
 		set_bounds(mm, vma, vma->vm_start, end);
 		vma_write_end(mm);
+		vm_write_end(vma);
 		vm_area_free(next);
 	}
 	if (vma_can_merge(prev, vma)) {
 		uint64_t end = vma->vm_end;
 
+		vm_write_begin(prev);
 		vma_write_begin(mm);
 		vma_tree_remove(mm, vma);
 		set_bounds(mm, prev, prev->vm_start, end);
 		vma_write_end(mm);
+		vm_write_end(prev);
 		vm_area_free(vma);
 		vma = prev;
 	}
@@ -248,11 +256,13 @@ struct vm_area_struct *vma_modify_flags(struct mm_struct *mm, struct vm_area_str
 	if (end < vma->vm_end)
 		__split_vma(mm, vma, end, spare[need++]);
 	/* VM_GROWSDOWN decides the guard gap, hence the cached gaps. */
+	vm_write_begin(vma);
 	vma_write_begin(mm);
-	vma->vm_flags = newflags;
-	vma->vm_page_prot = newprot;
+	WRITE_ONCE(vma->vm_flags, newflags);
+	WRITE_ONCE(vma->vm_page_prot, newprot);
 	vma_gap_update(mm, vma);
 	vma_write_end(mm);
+	vm_write_end(vma);
 	return vma;
 }
 

@@ -86,6 +86,23 @@ static inline void vma_write_end(struct mm_struct *mm)
 	write_seqcount_end(&mm->mm_rb_seq);
 }
 
+/*
+ * One VMA's own sequence count (vm_sequence), for the speculative fault path: around every
+ * change of the VMA's bounds, flags, protection or shared state and around unmapping its
+ * page tables. Per VMA, so sections on different VMAs may overlap; on one VMA they do not
+ * nest. Atomic increments: madvise zaps under mmap_lock held for read, so two zaps of one VMA
+ * may overlap, and the count must still end even.
+ */
+static inline void vm_write_begin(struct vm_area_struct *vma)
+{
+	__atomic_fetch_add(&vma->vm_sequence.sequence, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void vm_write_end(struct vm_area_struct *vma)
+{
+	__atomic_fetch_add(&vma->vm_sequence.sequence, 1, __ATOMIC_SEQ_CST);
+}
+
 /* ---- mm/vma_tree.c: the list and the tree together ---- */
 
 /*

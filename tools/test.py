@@ -210,6 +210,12 @@ def boot_list(env):
                      CMDLINE="init=/bin/vmtests", QEMU_ARGS="-cpu max,-pcid"))
     user.append(Boot("user-vmtests-smp4-pcid-soft", "user", ["tlb: PCID soft"], SMP="4",
                      CMDLINE="pcid=soft init=/bin/vmtests"))
+    # Speculative page faults (mm/spf.c) for every process, single-threaded ones included,
+    # and none at all: the VM semantics must not depend on which path fixed a fault.
+    user.append(Boot("user-vmtests-smp4-spf-force", "user", ["spf: mode force"], SMP="4",
+                     CMDLINE="spf=force init=/bin/vmtests"))
+    user.append(Boot("user-vmtests-smp4-spf-off", "user", ["spf: mode off"], SMP="4",
+                     CMDLINE="spf=off init=/bin/vmtests"))
     # A CPU without XSAVE: the FXSAVE path keeps each thread's SSE registers.
     user.append(Boot("user-bios-smp2-fxsave", "user", ["fpu: fxsave"], SMP="2",
                      CMDLINE="init=/bin/usertests", QEMU_ARGS="-cpu max,-xsave"))

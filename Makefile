@@ -60,7 +60,7 @@ HOST_TESTS := $(sort $(wildcard tools/hosttest/test_*.c))
 HOSTCFLAGS := -std=gnu11 -O1 -g -I. -Wall -Wextra -Werror -Wno-unused-parameter \
               -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-.PHONY: all kernel iso usb run test gdb host-test clean format deps vmbench
+.PHONY: all kernel iso usb run test gdb host-test clean format deps vmbench spfbench
 all: kernel iso
 
 kernel: $(BUILD)/augur.elf
@@ -181,6 +181,11 @@ test: kernel $(BUILD)/initrd.cpio $(HOST_TEST_BINS)
 # vmbench's arguments, e.g. VMBENCH='-t 2 -m 16 fault munmap'.
 vmbench: kernel $(BUILD)/initrd.cpio
 	@$(RUN_VARS) $(PYTHON) tools/vmbench.py $(VMBENCH)
+
+# Speculative against classic page faults, every mode of /proc/sys/vm/spf in one boot
+# (tools/spfbench.py; docs/spf.md, "Benchmarks"). SPFBENCH= gives spfbench's arguments.
+spfbench: kernel $(BUILD)/initrd.cpio
+	@$(RUN_VARS) $(PYTHON) tools/spfbench.py $(SPFBENCH)
 
 format:
 	clang-format -i $(KERNEL_C) $(shell find $(KERNEL_DIRS) -name '*.h')

@@ -1,0 +1,477 @@
+/*
+ * spfbench: speculative page faults (docs/spf.md, "Benchmarks") against the classic path in
+ * one boot. Each row is measured once per mode, switching /proc/sys/vm/spf between runs, and
+ * reports the share of faults that finished speculatively (spf_success / pgfault). Rows:
+ *
+ *   fault    page_fault1's shape: each thread maps a region, writes one byte per page,
+ *            unmaps it, again and again; faults per second, all threads together
+ *   mixed    the same N fault threads plus one mapper looping mmap/mprotect/munmap on a small
+ *            region of its own (mmap_lock for write): faults/s, and the mapper's ops/s
+ *   ebizzy   ebizzy's shape: each thread maps a buffer, writes it, copies into it from a
+ *            shared source buffer, unmaps it, again; buffers per second
+ *
+ * Plain static musl, no state shared with the kernel but the switch and /proc/vmstat.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ulib.h"
+
+#define PAGE	    4096UL
+#define MAX_THREADS 64
+#define MAX_MODES   3
+#define SPF_FILE    "/proc/sys/vm/spf"
+
+static double seconds = 1.0;			     /* -t: per measurement */
+static long region_mib = 16;			     /* -m: per fault thread */
+static long ebizzy_kib = 256;			     /* -e: ebizzy's buffer */
+static long mapper_pages = 16;			     /* -p: the mixed row's mapper region */
+static int max_threads;				     /* -n: default the CPUs we may use */
+static const char *modes[MAX_MODES] = {"off", "on"}; /* -M: comma-separated */
+static int nmodes = 2;
+static int cpus[MAX_THREADS], ncpus;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void pin(int i)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpus[i % ncpus], &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "spfbench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* ---- the switch ---- */
+
+static int spf_read(char *buf, size_t size)
+{
+	ssize_t n = read_file(SPF_FILE, buf, size);
+
+	if (n <= 0)
+		return 0;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 1;
+}
+
+static void spf_set(const char *mode)
+{
+	int fd = open(SPF_FILE, O_WRONLY);
+
+	if (fd < 0 || write_all(fd, mode, strlen(mode)) < 0)
+		die("writing " SPF_FILE);
+	close(fd);
+}
+
+/* ---- /proc/vmstat ---- */
+
+enum { C_PGFAULT, C_CLASSIC, C_ATTEMPT, C_SUCCESS, C_NAMED };
+
+static const char *const named[C_NAMED] = {"pgfault", "pgfault_classic", "spf_attempt",
+					   "spf_success"};
+
+struct counters {
+	long long v[C_NAMED];
+	char text[16384]; /* the whole file, for the spf_abort_* deltas */
+};
+
+static void read_counters(struct counters *c)
+{
+	if (read_file("/proc/vmstat", c->text, sizeof(c->text)) < 0)
+		c->text[0] = '\0';
+	for (int i = 0; i < C_NAMED; i++)
+		if (!proc_value(c->text, named[i], &c->v[i]))
+			c->v[i] = 0;
+}
+
+/* "vma_changed 12, pte_busy 3": the spf_abort_* counters that moved. */
+static void format_aborts(const struct counters *a, const struct counters *b, char *out,
+			  size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (const char *l = b->text; l && *l; l = strchr(l, '\n'), l += !!l) {
+		char name[64];
+		long long v, v0;
+
+		if (sscanf(l, "%63s %lld", name, &v) != 2 || strncmp(name, "spf_abort_", 10))
+			continue;
+		if (proc_value(a->text, name, &v0) && v != v0 && len < size)
+			len += snprintf(out + len, size - len, "%s%s %lld", len ? ", " : "",
+					name + 10, v - v0);
+	}
+}
+
+/* ---- results ---- */
+
+struct result {
+	char name[16];
+	int threads, mode;
+	double value, share; /* share: spf_success / pgfault, -1 without faults */
+	const char *unit;
+};
+
+static struct result results[4 * MAX_THREADS * MAX_MODES];
+static int nresults;
+
+static void add_result(const char *name, int threads, int mode, double value, const char *unit,
+		       const struct counters *a, const struct counters *b)
+{
+	struct result *r = &results[nresults++];
+	long long faults = b->v[C_PGFAULT] - a->v[C_PGFAULT];
+	char aborts[256];
+
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->threads = threads;
+	r->mode = mode;
+	r->value = value;
+	r->unit = unit;
+	r->share = faults > 0 ? (double)(b->v[C_SUCCESS] - a->v[C_SUCCESS]) / (double)faults : -1;
+	format_aborts(a, b, aborts, sizeof(aborts));
+	/* As it happens too, so a slow run shows progress. */
+	printf("  %-13s %3d %-5s %13.1f %-9s %6.1f%%  classic %lld, aborts: %s\n", name, threads,
+	       modes[mode], value, unit, r->share < 0 ? 0 : r->share * 100,
+	       b->v[C_CLASSIC] - a->v[C_CLASSIC], aborts[0] ? aborts : "none");
+	fflush(stdout);
+}
+
+/* ---- the workers ---- */
+
+struct slot {
+	volatile long count; /* written by its thread only */
+	char pad[56];
+};
+
+static struct {
+	int stop;
+	char *source;			    /* ebizzy: what every thread copies from */
+	struct slot slots[MAX_THREADS + 1]; /* the last one: the mapper */
+} w;
+
+/* page_fault1: a write fault per page of a fresh region, then munmap. */
+static void *fault_thread(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	size_t len = (size_t)region_mib << 20;
+
+	pin(i);
+	while (!__atomic_load_n(&w.stop, __ATOMIC_RELAXED)) {
+		char *m =
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			die("mmap");
+		for (size_t off = 0; off < len; off += PAGE) {
+			*(volatile char *)(m + off) = 1;
+			w.slots[i].count++;
+		}
+		munmap(m, len);
+	}
+	return NULL;
+}
+
+/*
+ * The writer of the mixed row: every call takes mmap_lock for write, which stops every
+ * classic fault of the process. Pinned to the CPU after the fault threads' (its own while
+ * n < CPUs; with n = CPUs it shares the first with fault thread 0), so runs are comparable.
+ */
+static void *mapper_thread(void *arg)
+{
+	size_t len = (size_t)mapper_pages * PAGE;
+
+	pin((int)(intptr_t)arg);
+	while (!__atomic_load_n(&w.stop, __ATOMIC_RELAXED)) {
+		char *m =
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			die("mmap");
+		m[0] = 1;
+		if (mprotect(m, len, PROT_READ) || mprotect(m, len, PROT_READ | PROT_WRITE))
+			die("mprotect");
+		munmap(m, len);
+		w.slots[MAX_THREADS].count++;
+	}
+	return NULL;
+}
+
+/* ebizzy: map a buffer, write it, fill it from the shared source, unmap; count buffers. */
+static void *ebizzy_thread(void *arg)
+{
+	int i = (int)(intptr_t)arg;
+	size_t len = (size_t)ebizzy_kib << 10;
+
+	pin(i);
+	while (!__atomic_load_n(&w.stop, __ATOMIC_RELAXED)) {
+		char *m =
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			die("mmap");
+		for (size_t off = 0; off < len; off += PAGE)
+			m[off] = (char)i;
+		memcpy(m, w.source, len);
+		munmap(m, len);
+		w.slots[i].count++;
+	}
+	return NULL;
+}
+
+static long total(int n)
+{
+	long sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += w.slots[i].count;
+	return sum;
+}
+
+enum { B_FAULT, B_MIXED, B_EBIZZY, B_COUNT };
+static const char *const bench_names[B_COUNT] = {"fault", "mixed", "ebizzy"};
+
+/* One measurement: n workers (and the mapper for mixed) in the current mode. */
+static void measure(int bench, int n, int mode)
+{
+	pthread_t t[MAX_THREADS + 1];
+	struct counters *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	void *(*fn)(void *) = bench == B_EBIZZY ? ebizzy_thread : fault_thread;
+	uint64_t t0, t1;
+	long c0, c1, m0 = 0, m1 = 0;
+	double dt;
+
+	if (!a || !b)
+		die("malloc");
+	spf_set(modes[mode]);
+	w.stop = 0;
+	memset(w.slots, 0, sizeof(w.slots));
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, fn, (void *)(intptr_t)i))
+			die("pthread_create");
+	if (bench == B_MIXED && pthread_create(&t[n], NULL, mapper_thread, (void *)(intptr_t)n))
+		die("pthread_create");
+	sleep_ns((uint64_t)(seconds * 2e8)); /* warm-up: a fifth of the time */
+	read_counters(a);
+	t0 = now_ns();
+	c0 = total(n);
+	m0 = w.slots[MAX_THREADS].count;
+	sleep_ns((uint64_t)(seconds * 1e9));
+	c1 = total(n);
+	m1 = w.slots[MAX_THREADS].count;
+	t1 = now_ns();
+	read_counters(b);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < n + (bench == B_MIXED); i++)
+		pthread_join(t[i], NULL);
+	dt = (double)(t1 - t0) / 1e9;
+	if (bench == B_EBIZZY) {
+		add_result("ebizzy", n, mode, (double)(c1 - c0) / dt, "ops/s", a, b);
+	} else {
+		add_result(bench == B_MIXED ? "mixed_fault" : "page_fault", n, mode,
+			   (double)(c1 - c0) / dt, "faults/s", a, b);
+		if (bench == B_MIXED) /* the mapper's row shares the counters of the same run */
+			add_result("mixed_mapper", n, mode, (double)(m1 - m0) / dt, "ops/s", a, b);
+	}
+	free(a);
+	free(b);
+}
+
+/* ---- the summary ---- */
+
+static const struct result *find(const char *name, int threads, int mode)
+{
+	for (int i = 0; i < nresults; i++)
+		if (!strcmp(results[i].name, name) && results[i].threads == threads &&
+		    results[i].mode == mode)
+			return &results[i];
+	return NULL;
+}
+
+/* A row per benchmark and thread count: the value per mode, each mode against off. */
+static void print_summary(void)
+{
+	printf("  %-13s %3s", "benchmark", "thr");
+	for (int m = 0; m < nmodes; m++)
+		printf(" %13s %7s", modes[m], "spf%");
+	for (int m = 1; m < nmodes; m++)
+		printf("  %s/%s", modes[m], modes[0]);
+	printf("\n");
+	for (int i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+
+		if (r->mode != 0)
+			continue;
+		printf("  %-13s %3d", r->name, r->threads);
+		for (int m = 0; m < nmodes; m++) {
+			const struct result *x = find(r->name, r->threads, m);
+
+			printf(" %13.1f %6.1f%%", x ? x->value : 0,
+			       x && x->share > 0 ? x->share * 100 : 0);
+		}
+		for (int m = 1; m < nmodes; m++) {
+			const struct result *x = find(r->name, r->threads, m);
+
+			printf("  %*.2fx", (int)(strlen(modes[m]) + strlen(modes[0])),
+			       x && r->value > 0 ? x->value / r->value : 0);
+		}
+		printf("  %s\n", r->unit);
+	}
+}
+
+/* ---- main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: spfbench [-t SECONDS] [-m MIB] [-e KIB] [-p PAGES] [-n THREADS] "
+			"[-M MODES] [fault|mixed|ebizzy]...\n"
+			"  -t  time per measurement (default 1)\n"
+			"  -m  MiB each fault thread maps (default 16)\n"
+			"  -e  KiB of ebizzy's buffer (default 256)\n"
+			"  -p  pages of the mixed row's mapper region (default 16)\n"
+			"  -n  measure 1..THREADS threads (default: the CPUs we may use)\n"
+			"  -M  modes of " SPF_FILE ", comma-separated, first is the baseline "
+			"(default off,on)\n"
+			"  with no benchmark named, all three run\n");
+	exit(2);
+}
+
+static void parse_modes(char *arg)
+{
+	nmodes = 0;
+	for (char *s = strtok(arg, ","); s; s = strtok(NULL, ",")) {
+		if (nmodes == MAX_MODES ||
+		    (strcmp(s, "off") && strcmp(s, "on") && strcmp(s, "force")))
+			usage();
+		modes[nmodes++] = s;
+	}
+	if (!nmodes)
+		usage();
+}
+
+int main(int argc, char **argv)
+{
+	static struct counters start, end;
+	char old_mode[32];
+	size_t src_len;
+	cpu_set_t set;
+	int first = 1;
+
+	/* As init= the kernel may start us without descriptors. */
+	if (fcntl(1, F_GETFD) < 0) {
+		int fd = open("/dev/console", O_RDWR);
+
+		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (; first + 1 < argc && argv[first][0] == '-' && argv[first][2] == '\0'; first += 2) {
+		char *arg = argv[first + 1];
+
+		switch (argv[first][1]) {
+		case 't':
+			seconds = atof(arg);
+			break;
+		case 'm':
+			region_mib = atol(arg);
+			break;
+		case 'e':
+			ebizzy_kib = atol(arg);
+			break;
+		case 'p':
+			mapper_pages = atol(arg);
+			break;
+		case 'n':
+			max_threads = atoi(arg);
+			break;
+		case 'M':
+			parse_modes(arg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (first < argc && argv[first][0] == '-')
+		usage();
+	for (int j = first; j < argc; j++)
+		if (strcmp(argv[j], "fault") && strcmp(argv[j], "mixed") &&
+		    strcmp(argv[j], "ebizzy"))
+			usage();
+	if (seconds <= 0 || region_mib <= 0 || ebizzy_kib <= 0 || mapper_pages <= 0 ||
+	    max_threads < 0)
+		usage();
+	if (!spf_read(old_mode, sizeof(old_mode))) {
+		fprintf(stderr,
+			"spfbench: no " SPF_FILE ": not a kernel with speculative faults\n");
+		return 1;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (int c = 0; c < CPU_SETSIZE && ncpus < MAX_THREADS; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[ncpus++] = c;
+	if (!ncpus)
+		cpus[ncpus++] = 0;
+	if (!max_threads || max_threads > MAX_THREADS)
+		max_threads = max_threads > MAX_THREADS ? MAX_THREADS : ncpus;
+	src_len = (size_t)ebizzy_kib << 10;
+	w.source = malloc(src_len);
+	if (!w.source)
+		die("malloc");
+	memset(w.source, 7, src_len);
+
+	printf("== spfbench: %d CPUs, 1..%d threads, %.1f s per measurement, %ld MiB fault "
+	       "regions, %ld KiB ebizzy buffers, %ld-page mapper region, boot mode %s ==\n",
+	       ncpus, max_threads, seconds, region_mib, ebizzy_kib, mapper_pages, old_mode);
+	printf("  %-13s %3s %-5s %13s %-9s %7s  %s\n", "benchmark", "thr", "spf", "value", "unit",
+	       "spf%", "(spf% = spf_success / pgfault)");
+	read_counters(&start);
+	for (int bench = 0; bench < B_COUNT; bench++) {
+		int wanted = first == argc;
+
+		for (int j = first; j < argc; j++)
+			wanted |= strcmp(argv[j], bench_names[bench]) == 0;
+		for (int n = 1; wanted && n <= max_threads; n++)
+			for (int m = 0; m < nmodes; m++)
+				measure(bench, n, m);
+	}
+	spf_set(old_mode);
+	read_counters(&end);
+	printf("== spfbench summary (each mode against %s) ==\n", modes[0]);
+	print_summary();
+	printf("  /proc/vmstat over the whole run:");
+	for (int i = 0; i < C_NAMED; i++)
+		printf("%s %s +%lld", i ? "," : "", named[i], end.v[i] - start.v[i]);
+	printf("\n");
+	for (int i = 0; i < nresults; i++)
+		printf("csv,%s,%d,%s,%.3f,%s,%.4f\n", results[i].name, results[i].threads,
+		       modes[results[i].mode], results[i].value, results[i].unit, results[i].share);
+	printf("== spfbench done ==\n");
+	return 0;
+}

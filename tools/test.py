@@ -211,7 +211,10 @@ def boot_list(env):
     user.append(Boot("user-vmtests-smp4-pcid-soft", "user", ["tlb: PCID soft"], SMP="4",
                      CMDLINE="pcid=soft init=/bin/vmtests"))
     # Speculative page faults (mm/spf.c) for every process, single-threaded ones included,
-    # and none at all: the VM semantics must not depend on which path fixed a fault.
+    # and none at all: the VM semantics must not depend on which path fixed a fault. "on" is
+    # the default, named here so that a change of default keeps it tested (spf_race.c).
+    user.append(Boot("user-vmtests-smp4-spf-on", "user", ["spf: mode on"], SMP="4",
+                     CMDLINE="spf=on init=/bin/vmtests"))
     user.append(Boot("user-vmtests-smp4-spf-force", "user", ["spf: mode force"], SMP="4",
                      CMDLINE="spf=force init=/bin/vmtests"))
     user.append(Boot("user-vmtests-smp4-spf-off", "user", ["spf: mode off"], SMP="4",

@@ -143,8 +143,9 @@ static int leak_after(const struct ut_test *t, char *note, size_t size)
 }
 
 /* Cheapest first: the calls' argument checks, then faults, layout, COW, TLB, stress. */
-static const char *const file_order[] = {"errors.c", "fault.c", "layout.c", "mremap.c", "cow.c",
-					 "shared.c", "tlb.c",	"stress.c", NULL};
+static const char *const file_order[] = {"errors.c", "fault.c",	   "layout.c", "mremap.c",
+					 "cow.c",    "shared.c",   "tlb.c",    "stress.c",
+					 "spf.c",    "spf_race.c", NULL};
 
 static const struct ut_option options[] = {
 	{'d', &vm_duration_s, "-d SECONDS  how long each stress test runs (default 2)"},

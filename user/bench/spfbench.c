@@ -40,29 +40,10 @@ static const char *modes[MAX_MODES] = {"off", "on"}; /* -M: comma-separated */
 static int nmodes = 2;
 static int cpus[MAX_THREADS], ncpus;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
+/* Thread i runs on the i-th CPU we may use (wrapping). */
 static void pin(int i)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpus[i % ncpus], &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_to_cpu(cpus[i % ncpus]);
 }
 
 static void die(const char *what)
@@ -382,7 +363,6 @@ int main(int argc, char **argv)
 	static struct counters start, end;
 	char old_mode[32];
 	size_t src_len;
-	cpu_set_t set;
 	int first = 1;
 
 	/* As init= the kernel may start us without descriptors. */
@@ -432,12 +412,7 @@ int main(int argc, char **argv)
 			"spfbench: no " SPF_FILE ": not a kernel with speculative faults\n");
 		return 1;
 	}
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int c = 0; c < CPU_SETSIZE && ncpus < MAX_THREADS; c++)
-			if (CPU_ISSET(c, &set))
-				cpus[ncpus++] = c;
-	if (!ncpus)
-		cpus[ncpus++] = 0;
+	ncpus = allowed_cpus(cpus, MAX_THREADS);
 	if (!max_threads || max_threads > MAX_THREADS)
 		max_threads = max_threads > MAX_THREADS ? MAX_THREADS : ncpus;
 	src_len = (size_t)ebizzy_kib << 10;

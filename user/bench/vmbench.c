@@ -36,29 +36,10 @@ static int max_threads;	      /* -n: default the CPUs we may use */
 static long unmap_pages = 4;  /* -u: the munmap benchmark's region */
 static int cpus[MAX_THREADS], ncpus;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
+/* Thread i runs on the i-th CPU we may use (wrapping). */
 static void pin(int i)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpus[i % ncpus], &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	pin_to_cpu(cpus[i % ncpus]);
 }
 
 static void die(const char *what)
@@ -407,7 +388,6 @@ int main(int argc, char **argv)
 	static const char *const all[] = {"fault", "read", "cow", "munmap"};
 	static char start_text[sizeof(vmstat_text)];
 	struct counters start;
-	cpu_set_t set;
 	int first = 1;
 
 	/* As init= the kernel may start us without descriptors. */
@@ -445,12 +425,7 @@ int main(int argc, char **argv)
 			usage();
 	if (seconds <= 0 || region_mib <= 0 || unmap_pages <= 0 || max_threads < 0)
 		usage();
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		for (int c = 0; c < CPU_SETSIZE && ncpus < MAX_THREADS; c++)
-			if (CPU_ISSET(c, &set))
-				cpus[ncpus++] = c;
-	if (!ncpus)
-		cpus[ncpus++] = 0;
+	ncpus = allowed_cpus(cpus, MAX_THREADS);
 	if (!max_threads || max_threads > MAX_THREADS)
 		max_threads = max_threads > MAX_THREADS ? MAX_THREADS : ncpus;
 

@@ -6,6 +6,7 @@
 #define USER_ULIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -29,5 +30,13 @@ int proc_value(const char *text, const char *name, long long *value);
 
 /* Writes the whole buffer, retrying short writes and EINTR; 0 or -1. */
 int write_all(int fd, const void *buf, size_t len);
+
+/* Time and CPUs, for tests and benchmarks. */
+uint64_t now_ns(void);	    /* CLOCK_MONOTONIC */
+void sleep_ns(uint64_t ns); /* the whole time, across signals */
+/* The CPUs this process may run on, in order, into cpus (at most max; CPU 0 if unknown). */
+int allowed_cpus(int *cpus, int max);
+/* Moves the calling thread onto one CPU; 0 or -1 (errno set). */
+int pin_to_cpu(int cpu);
 
 #endif

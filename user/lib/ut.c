@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "ulib.h"
 #include "ut.h"
 
 #define SKIP_CODE 77
@@ -150,18 +151,12 @@ void ut_wait_signal(pid_t pid, int sig)
 
 uint64_t ut_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+	return now_ns();
 }
 
 void ut_sleep_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	sleep_ns((uint64_t)ms * 1000000u);
 }
 
 int ut_run_helper(char *const argv[])

@@ -329,7 +329,7 @@ TEST(spf_cow_flush)
 	char *raw;
 
 	spf_start(&c);
-	cf_ncpus = cpu_ids(cf_cpus, 8);
+	cf_ncpus = allowed_cpus(cf_cpus, 8);
 	/* 2 MiB aligned, so all 512 pages share one page table. */
 	raw = map(NULL, 2 * CF_PAGES * PAGE, PROT_READ | PROT_WRITE, 0);
 	cf_region = (char *)(((uintptr_t)raw + CF_PAGES * PAGE - 1) & ~(CF_PAGES * PAGE - 1));

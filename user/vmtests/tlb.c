@@ -166,7 +166,7 @@ static int has_faulted(struct reader *rd, long r)
 static void tlb_test(enum mode mode)
 {
 	struct sigaction sa = {.sa_sigaction = reader_fault, .sa_flags = SA_SIGINFO | SA_NODEFER};
-	int cpus[MAX_READERS + 1], n = cpu_ids(cpus, MAX_READERS + 1);
+	int cpus[MAX_READERS + 1], n = allowed_cpus(cpus, MAX_READERS + 1);
 	char *slot;
 	uint64_t deadline;
 	long r;

@@ -267,28 +267,6 @@ long rss_pages(void)
 	return (long)(kb / 4);
 }
 
-int cpu_ids(int *ids, int max)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 0;
-	for (int cpu = 0; cpu < CPU_SETSIZE && n < max; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			ids[n++] = cpu;
-	return n;
-}
-
-int pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
 void sync_init(struct sync *s)
 {
 	CHECK_OK(pipe(s->to_child));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+#include "ulib.h"
 #include "ut.h"
 
 #define PAGE 4096UL
@@ -89,9 +90,5 @@ int vmstat_value(const char *name, long long *value);
 int meminfo_kb(const char *name, long long *kb);
 /* VmRSS of this process in pages (-1 if /proc/self/status has none). */
 long rss_pages(void);
-/* The CPUs we may run on (sched_getaffinity) into ids (at most max); their number. */
-int cpu_ids(int *ids, int max);
-/* Pins the calling thread to cpu; 0 or -1. */
-int pin_to_cpu(int cpu);
 
 #endif

@@ -42,19 +42,20 @@ struct sched_timer {
 };
 
 struct runqueue {
-	spinlock_t lock;	  /* interrupts off while held; held across switch_to */
-	struct sched_link queue;  /* runnable threads not running (thread.rq_link); lock */
-	int nr_queued;		  /* length of queue; lock (read racily for balancing) */
-	struct thread *curr;	  /* the running thread (= percpu.current); lock */
-	struct thread *idle;	  /* fixed after sched_init */
-	struct thread *prev;	  /* thread switched away from, for sched_finish_switch; lock */
-	bool prev_migrate;	  /* prev must move to another CPU (affinity); lock */
-	struct sched_link dead;	  /* detached exited threads to free (thread.dead_link); lock */
-	spinlock_t timer_lock;	  /* guards timers */
-	struct sched_link timers; /* struct sched_timer.link, earliest first; timer_lock */
-	uint64_t nr_switches;	  /* statistics; owning CPU */
-	uint64_t nr_steals;	  /* threads this CPU stole when idle; owning CPU */
-	int cpu;		  /* fixed */
+	spinlock_t lock;	     /* interrupts off while held; held across switch_to */
+	struct sched_link queue;     /* runnable threads not running (thread.rq_link); lock */
+	int nr_queued;		     /* length of queue; lock (read racily for balancing) */
+	struct thread *curr;	     /* the running thread (= percpu.current); lock */
+	struct thread *idle;	     /* fixed after sched_init */
+	struct thread *prev;	     /* thread switched away from, for sched_finish_switch; lock */
+	bool prev_migrate;	     /* prev must move to another CPU (affinity); lock */
+	struct sched_link dead;	     /* detached exited threads to free (thread.dead_link); lock */
+	spinlock_t timer_lock;	     /* guards timers */
+	struct sched_link timers;    /* struct sched_timer.link, earliest first; timer_lock */
+	uint64_t nr_switches;	     /* statistics; owning CPU */
+	uint64_t nr_steals;	     /* threads this CPU stole when idle; owning CPU */
+	uint64_t nr_wakeup_preempts; /* wake-ups that took this CPU at once (wake_place); lock */
+	int cpu;		     /* fixed */
 };
 
 static struct runqueue runqueues[MAX_CPUS];
@@ -93,6 +94,14 @@ static inline uint64_t possible_mask(void)
 static void enqueue(struct runqueue *rq, struct thread *t)
 {
 	link_add_tail(&rq->queue, &t->rq_link);
+	t->queued = true;
+	rq->nr_queued++;
+}
+
+/* A woken thread that preempts the running one runs next, before the threads queued already. */
+static void enqueue_head(struct runqueue *rq, struct thread *t)
+{
+	link_insert_before(rq->queue.next, &t->rq_link);
 	t->queued = true;
 	rq->nr_queued++;
 }
@@ -178,11 +187,9 @@ static int select_cpu(struct thread *t, bool prefer_last)
 	return best < 0 ? 0 : best;
 }
 
-/* Asks rq's CPU to look at its queue now if it sits idle (rq lock held). */
-static void kick_idle(struct runqueue *rq)
+/* Makes rq's CPU call schedule() at its next interrupt return. */
+static void resched_cpu(struct runqueue *rq)
 {
-	if (rq->curr != rq->idle)
-		return; /* a busy CPU picks the thread up at its slice end */
 	if (rq->cpu == smp_processor_id()) {
 		WRITE_ONCE(this_cpu()->need_resched, true);
 		return;
@@ -190,9 +197,39 @@ static void kick_idle(struct runqueue *rq)
 #ifdef HAVE_SMP_IPI
 	smp_send_reschedule(rq->cpu);
 #else
-	/* Its next tick notices the queue. */
 	WRITE_ONCE(per_cpu(rq->cpu)->need_resched, true);
 #endif
+}
+
+/* Asks rq's CPU to look at its queue now if it sits idle (rq lock held). */
+static void kick_idle(struct runqueue *rq)
+{
+	if (rq->curr == rq->idle)
+		resched_cpu(rq); /* a busy CPU picks the thread up at its slice end */
+}
+
+/*
+ * Where a woken thread t goes on rq (rq lock held). Wake-up preemption: if the CPU's running
+ * thread has had SCHED_WAKEUP_GRAN_NS since it was switched in, t goes to the head of the
+ * queue and the CPU reschedules now, instead of t waiting up to a whole slice. Without it a
+ * thread that sleeps on a lock is handed the lock (kernel/rwsem.c) and then cannot run for
+ * up to SCHED_SLICE_TICKS ticks while a CPU-bound thread finishes its slice, and everyone
+ * else who needs the lock waits that long too. The granularity bounds how often wake-ups
+ * can take the CPU away: the running thread keeps it for at least that long each time.
+ */
+static void wake_place(struct runqueue *rq, struct thread *t)
+{
+	struct thread *curr = rq->curr;
+
+	if (curr == rq->idle ||
+	    sched_clock_ns() - READ_ONCE(curr->run_start_ns) < SCHED_WAKEUP_GRAN_NS) {
+		enqueue(rq, t);
+		kick_idle(rq);
+		return;
+	}
+	enqueue_head(rq, t);
+	rq->nr_wakeup_preempts++;
+	resched_cpu(rq);
 }
 
 /* ---- the switch ---- */
@@ -232,6 +269,7 @@ static void __schedule(bool preempt)
 	}
 	next->on_cpu = true;
 	next->slice = SCHED_SLICE_TICKS;
+	next->run_start_ns = sched_clock_ns();
 	next->nr_switches++;
 	rq->curr = next;
 	rq->prev = prev;
@@ -396,8 +434,7 @@ bool wake_up_state(struct thread *t, int states)
 	WRITE_ONCE(t->cpu, cpu);
 	t->state = TASK_RUNNING;
 	t->on_rq = true;
-	enqueue(rq, t);
-	kick_idle(rq);
+	wake_place(rq, t);
 	spin_unlock(&rq->lock);
 	spin_unlock_irqrestore(&t->pi_lock, flags);
 	return true;
@@ -481,18 +518,8 @@ int sched_setaffinity(struct thread *t, uint64_t mask)
 		requeue_elsewhere(rq, t);
 	} else if (rq->curr == t) {
 		/* Running: it moves when it next leaves the CPU; make that soon. */
-		int cpu = rq->cpu;
-
 		spin_unlock(&rq->lock);
-		if (cpu == smp_processor_id()) {
-			WRITE_ONCE(this_cpu()->need_resched, true);
-		} else {
-#ifdef HAVE_SMP_IPI
-			smp_send_reschedule(cpu);
-#else
-			WRITE_ONCE(per_cpu(cpu)->need_resched, true);
-#endif
-		}
+		resched_cpu(rq);
 	} else {
 		/* Asleep, new, or in flight between CPUs: placement reads the new mask. */
 		spin_unlock(&rq->lock);

@@ -12,6 +12,11 @@
 #include "kernel/wait.h"
 
 #define SCHED_SLICE_TICKS 3 /* a time slice, in timer ticks */
+/*
+ * A woken thread takes the CPU at once from a thread that has run at least this long since it
+ * was switched in (kernel/sched.c, wake_place); otherwise it queues at the tail as usual.
+ */
+#define SCHED_WAKEUP_GRAN_NS 1000000ULL
 
 /* Turns kmain's flow into the boot CPU's first thread ("kmain") and creates idle threads. */
 void sched_init(void);

@@ -235,6 +235,107 @@ KTEST(sched_preempt)
 	KEXPECT(pre.saw_flag);
 }
 
+/* ---- sched_wakeup_preempt ---- */
+
+/*
+ * A hog and a sleeper share one CPU. The hog wakes the sleeper twice: once after running
+ * well past SCHED_WAKEUP_GRAN_NS, when the sleeper must take the CPU at once (wake_place),
+ * and once right after being switched in, when it must not. Everything happens on one CPU
+ * with preemption or interrupts off at the decisive moment, so no timing can fake a result.
+ */
+static struct {
+	volatile int go;  /* round number the hog asks for */
+	volatile int ran; /* round number the sleeper has run for */
+	struct thread *sleeper;
+	bool woke[2], resched[2], ran_before[2];
+	bool fresh; /* the second round really started within the granularity */
+} wp;
+
+static int wp_sleeper_fn(void *arg)
+{
+	for (int round = 1; round <= 2; round++) {
+		for (;;) {
+			set_current_state(TASK_UNINTERRUPTIBLE);
+			if (READ_ONCE(wp.go) >= round)
+				break;
+			schedule();
+		}
+		set_current_state(TASK_RUNNING);
+		WRITE_ONCE(wp.ran, round);
+	}
+	return 0;
+}
+
+/* Until the sleeper is off the run queue (asleep), or the guard expires. */
+static void wp_wait_asleep(void)
+{
+	uint64_t end = sched_clock_ns() + GUARD_NS;
+
+	while (READ_ONCE(wp.sleeper->on_rq) && sched_clock_ns() < end)
+		sleep_ns(1000000);
+}
+
+static int wp_hog_fn(void *arg)
+{
+	uint64_t t0, flags;
+
+	/* Round 1: we have had the CPU for twice the granularity. */
+	wp_wait_asleep();
+	preempt_disable();
+	t0 = sched_clock_ns();
+	while (sched_clock_ns() - t0 < 2 * SCHED_WAKEUP_GRAN_NS)
+		cpu_relax();
+	WRITE_ONCE(wp.go, 1);
+	wp.woke[0] = wake_up_process(wp.sleeper);
+	wp.resched[0] = READ_ONCE(this_cpu()->need_resched);
+	preempt_enable(); /* the switch happens here, or not at all */
+	wp.ran_before[0] = READ_ONCE(wp.ran) == 1;
+
+	/* Round 2: just switched in (sleep_ns returns on a fresh switch). */
+	wp_wait_asleep();
+	sleep_ns(1000000);
+	flags = local_irq_save();
+	wp.fresh = sched_clock_ns() - get_current()->run_start_ns < SCHED_WAKEUP_GRAN_NS / 2;
+	WRITE_ONCE(wp.go, 2);
+	wp.woke[1] = wake_up_process(wp.sleeper);
+	wp.resched[1] = READ_ONCE(this_cpu()->need_resched);
+	wp.ran_before[1] = READ_ONCE(wp.ran) == 2;
+	local_irq_restore(flags);
+	/* The sleeper still runs, at the latest when we sleep here. */
+	for (uint64_t end = sched_clock_ns() + GUARD_NS;
+	     READ_ONCE(wp.ran) != 2 && sched_clock_ns() < end;)
+		sleep_ns(1000000);
+	return 0;
+}
+
+KTEST(sched_wakeup_preempt)
+{
+	int cpu = nth_cpu(nr_online() - 1);
+	struct thread *hog = kthread_create(wp_hog_fn, NULL, "wp-hog");
+
+	memset(&wp, 0, sizeof(wp));
+	wp.sleeper = kthread_create(wp_sleeper_fn, NULL, "wp-sleeper");
+	KEXPECT(hog && wp.sleeper);
+	if (!hog || !wp.sleeper)
+		return;
+	sched_setaffinity(hog, 1ULL << cpu);
+	sched_setaffinity(wp.sleeper, 1ULL << cpu);
+	thread_start(wp.sleeper);
+	thread_start(hog);
+	thread_join(hog);
+	thread_join(wp.sleeper);
+	/* Past the granularity: to the head of the queue, and the CPU switched at once. */
+	KEXPECT(wp.woke[0]);
+	KEXPECT(wp.resched[0]);
+	KEXPECT(wp.ran_before[0]);
+	/* Within it: queued behind the running thread, which keeps the CPU. */
+	KEXPECT(wp.woke[1]);
+	KEXPECT(!wp.ran_before[1]);
+	if (wp.fresh)
+		KEXPECT(!wp.resched[1]);
+	KEXPECT_EQ(wp.ran, 2);
+}
+
 /* ---- sched_migrate ---- */
 
 static struct {

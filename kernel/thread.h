@@ -49,6 +49,7 @@ struct thread {
 	volatile bool on_cpu;
 	struct sched_link rq_link; /* in runqueue.queue while queued; rq lock */
 	int slice;		   /* ticks left in the time slice; its CPU, interrupts off */
+	uint64_t run_start_ns;	   /* sched_clock_ns() when last switched in; rq lock */
 	int (*fn)(void *);	   /* entry point and argument; fixed */
 	void *arg;
 	int exit_code;		     /* written once by the thread before TASK_DEAD */

@@ -73,6 +73,16 @@ bool spf_enabled(struct mm_struct *mm)
 }
 
 /*
+ * How many lock-free walks get_vma() tries before leaving the fault to the classic path. A
+ * walk fails only when the tree changed under it, and tree sections are short and never
+ * preempted (vma_write_begin), so a second walk nearly always succeeds; a thread that maps
+ * and unmaps without pause elsewhere in the process would otherwise send a share of the
+ * faults to mmap_lock for changes to VMAs they never touch. The bound keeps a writer that
+ * never stops from holding a fault here.
+ */
+#define SPF_LOOKUP_TRIES 4
+
+/*
  * The VMA is pinned by the RCU read section get_vma opens and put_vma closes: a removed VMA
  * is freed only after a grace period (vm_area_free). The section disables preemption, so the
  * whole speculative fault runs without sleeping (the page allocator never sleeps).
@@ -80,10 +90,19 @@ bool spf_enabled(struct mm_struct *mm)
 struct vm_area_struct *get_vma(struct mm_struct *mm, uint64_t addr)
 {
 	struct vm_area_struct *vma;
+	int tries = 0;
 
 	rcu_read_lock();
-	if (!find_vma_lockless(mm, addr, &vma) || !vma || READ_ONCE(vma->detached) ||
-	    addr < READ_ONCE(vma->vm_start)) {
+	while (!find_vma_lockless(mm, addr, &vma)) {
+		if (++tries == SPF_LOOKUP_TRIES) {
+			rcu_read_unlock();
+			return NULL;
+		}
+		/* A writer is inside its section (on another CPU: ours is in a fault). */
+		while (READ_ONCE(mm->mm_rb_seq.sequence) & 1)
+			cpu_relax();
+	}
+	if (!vma || READ_ONCE(vma->detached) || addr < READ_ONCE(vma->vm_start)) {
 		rcu_read_unlock();
 		return NULL;
 	}

@@ -14,6 +14,7 @@
 #define MM_VMA_H
 
 #include "mm/mm.h"
+#include "kernel/preempt.h"
 
 /* Linux's stack_guard_gap: placement keeps this much free below a grows-down VMA. */
 #define STACK_GUARD_GAP (256UL * 4096UL)
@@ -75,15 +76,21 @@ static inline uint64_t vma_gap(const struct vm_area_struct *vma)
  * between these, with mmap_lock held for write, so a lock-free walker can tell it raced
  * (mm/vma_tree.c asserts it). Sections do not nest. A new mm no one else can see yet (fork's
  * child) needs no mmap_lock, but still uses them.
+ *
+ * A section is only pointer surgery (nothing in it allocates, frees or sleeps) and runs with
+ * preemption disabled, so the count is odd for microseconds at most: get_vma() can afford to
+ * wait for an even count and walk again instead of giving up (mm/spf.c).
  */
 static inline void vma_write_begin(struct mm_struct *mm)
 {
+	preempt_disable();
 	write_seqcount_begin(&mm->mm_rb_seq);
 }
 
 static inline void vma_write_end(struct mm_struct *mm)
 {
 	write_seqcount_end(&mm->mm_rb_seq);
+	preempt_enable();
 }
 
 /*

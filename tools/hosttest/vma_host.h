@@ -80,6 +80,13 @@ static void kmem_cache_drain_cpu(struct kmem_cache *c)
 }
 
 /* One CPU, no preemption: a sequence count only has to balance. */
+#define KERNEL_PREEMPT_H
+static inline void preempt_disable(void)
+{
+}
+static inline void preempt_enable(void)
+{
+}
 #define KERNEL_SEQCOUNT_H
 typedef struct seqcount {
 	unsigned int sequence;

@@ -77,6 +77,10 @@ class Config:
     def __init__(self, values):
         get = lambda k, d="": (values.get(k) or d).strip()
         self.build = get("BUILD", "build")
+        # The kernel to boot. Not an option of make run's: tools/test.py sets it for the boots
+        # of the DEBUG=1 kernel, which lives in its own build folder but boots with this one's
+        # initrd.
+        self.kernel = get("KERNEL", os.path.join(self.build, "augur.elf"))
         self.firmware = get("FIRMWARE", "bios").lower()
         if self.firmware not in ("bios", "uefi"):
             raise ConfigError("FIRMWARE must be bios or uefi, not %r" % self.firmware)
@@ -432,7 +436,7 @@ def boot(cfg, log_path, echo=True, interactive=False, gdb_port=None, quiet=False
     """Boots cfg once; returns a Result. interactive: the terminal is the serial console.
     script: [(expect, send), ...] typed into the serial console (see _Typist)."""
     preflight(cfg)
-    iso = build_iso(cfg.build, cfg.cmdline, quiet=quiet)
+    iso = build_iso(cfg.build, cfg.cmdline, kernel=cfg.kernel, quiet=quiet)
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     tmpdir = os.path.join(cfg.build, "tmp")
     os.makedirs(tmpdir, exist_ok=True)
@@ -558,7 +562,7 @@ def listening(port):
 
 def run_gdb(cfg):
     port = int(os.environ.get("GDB_PORT", "1234"))
-    elf = os.path.join(cfg.build, "augur.elf")
+    elf = cfg.kernel
     script = os.path.join(ROOT, "tools/gdbinit")
     log_path = os.path.join(cfg.build, "logs", "gdb-%s.log" % cfg.name())
     cfg.timeout = None
@@ -574,7 +578,7 @@ def run_gdb(cfg):
     # QEMU runs in the background with the serial console in the log; gdb owns the terminal.
     # Build the image first so gdb does not race QEMU's start-up, then wait for the stub.
     preflight(cfg)
-    build_iso(cfg.build, cfg.cmdline)
+    build_iso(cfg.build, cfg.cmdline, kernel=cfg.kernel)
     result = {}
     t = threading.Thread(target=lambda: result.update(
         r=boot(cfg, log_path, echo=False, gdb_port=port, quiet=True)), daemon=True)

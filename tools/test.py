@@ -7,7 +7,8 @@ Every host test case and every in-kernel test case in every boot counts as one t
 that times out, crashes or reports a different number of results than its TAP plan counts as
 one more failure. The last line of output is always "N passed, N failed"; the exit status is
 1 if anything failed. Logs go to BUILD/logs/. Environment: BUILD (default build), TIMEOUT
-(seconds per boot, default 300), JOBS (parallel boots, default 2).
+(seconds per boot, default 300), JOBS (parallel boots, default 2). The debug-* boots boot
+BUILD/debug/augur.elf, the DEBUG=1 kernel `make test` builds (`make debug-kernel`).
 """
 import concurrent.futures
 import glob
@@ -28,6 +29,8 @@ TAP_PLAN = re.compile(r"^\s*1\.\.(\d+)\s*$")
 USER_RESULT = re.compile(r"^test (\S+): (OK.*|FAILED.*)$")
 USER_SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed\s*$")
 HOST_TIMEOUT = 300
+# Where the Makefile's debug-kernel target builds the DEBUG=1 kernel (DEBUG_BUILD there).
+DEBUG_KERNEL = os.path.join("debug", "augur.elf")
 
 out_lock = threading.Lock()
 
@@ -127,10 +130,11 @@ class Boot:
     """One QEMU boot. kind: "tap" (every case counts), "expect-fail" (must fail with these
     strings in the log), "malformed" (must pass and say something about the bad word),
     "user" (init= runs a user program: each "test NAME: OK/FAILED" line counts, and the
-    program's exit status, which the kernel turns into the boot's, must be 0)."""
+    program's exit status, which the kernel turns into the boot's, must be 0).
+    debug: boot the DEBUG=1 kernel (BUILD/debug) with the normal build's initrd."""
 
-    def __init__(self, name, kind="tap", expect=(), **opts):
-        self.name, self.kind, self.expect = name, kind, list(expect)
+    def __init__(self, name, kind="tap", expect=(), debug=False, **opts):
+        self.name, self.kind, self.expect, self.debug = name, kind, list(expect), debug
         self.opts = dict(opts)
 
 
@@ -238,7 +242,21 @@ def boot_list(env):
                     ("augur$ ", "echo ok-pipe > /tmp/f; cat < /tmp/f\r"),
                     ("augur$ ", "poweroff\r")]
     user.append(shell)
-    for b in user:
+    # The DEBUG=1 kernel: freed slab objects are poisoned, red zones and double frees checked,
+    # lock holders tracked. A use after free that the normal kernel survives by reading the
+    # old, still plausible bytes reads poison here, and faults or fails its test. Above all
+    # for the speculative page fault, which holds a VMA that munmap may be freeing: mm/vma.c
+    # frees VMAs after an RCU grace period, and only this kernel would notice if one went
+    # sooner (spf_vma_lifetime; docs/spf.md, "Tests"). "debug checks on" is slab_init's
+    # boot line in a SLAB_DEBUG kernel, so a normal kernel in BUILD/debug cannot pass.
+    debug = [
+        Boot("debug-user-vmtests-smp4-spf-force", "user", ["debug checks on", "spf: mode force"],
+             debug=True, SMP="4", CMDLINE="spf=force init=/bin/vmtests"),
+        # slab_debug_checks is a KTEST that exists only in a SLAB_DEBUG kernel.
+        Boot("debug-tap-smp4", expect=["debug checks on", "slab_debug_checks"], debug=True,
+             SMP="4", CMDLINE="test=all"),
+    ]
+    for b in user + debug:
         for k in ("FIRMWARE", "SMP"):
             if want[k]:
                 b.opts[k] = want[k]
@@ -246,16 +264,17 @@ def boot_list(env):
         for k in ("FIRMWARE", "BOOT", "SMP"):
             if want[k]:
                 b.opts[k] = want[k]
-    for b in matrix + special + user:
+    for b in matrix + special + user + debug:
         if want["MEM"] and "MEM" not in b.opts:
             b.opts["MEM"] = want["MEM"]
         b.pattern = b.opts["CMDLINE"].split("test=", 1)[1].split()[0] \
             if "test=" in b.opts["CMDLINE"] else None
         if extra:
             b.opts["CMDLINE"] += " " + extra
-    # The longest boot first, so the others run beside it instead of after it.
-    boots = matrix + special + user
-    return sorted(boots, key=lambda b: not b.name.startswith("user-vmstress"))
+    # The longest boots first, so the others run beside them instead of after them.
+    boots = matrix + special + user + debug
+    return sorted(boots, key=lambda b: (not b.name.startswith("user-vmstress"),
+                                        not b.name.startswith("debug-user")))
 
 
 def judge_user(b, r, tally):
@@ -346,17 +365,39 @@ def run_boots(build, tally, jobs, only):
     logdir = os.path.join(build, "logs")
     base = {k: os.environ.get(k, "") for k in ("TIMEOUT", "QEMU_ARGS", "MACHINE", "ACCEL")}
     base["BUILD"] = build
+    width = max(len(b.name) for b in boots)
     configs = []
+    debug_kernel = os.path.join(build, DEBUG_KERNEL)
     for b in boots:
-        cfg = run.Config(dict(base, **b.opts))
+        opts = dict(base, **b.opts)
+        if b.debug:
+            opts["KERNEL"] = debug_kernel
+        cfg = run.Config(opts)
         cfg.tcg_single = True  # two boots share two host cores
         configs.append(cfg)
-    # Images first, one per distinct command line, so parallel boots do not race to make them.
+    # Without the debug kernel (test.py run by hand after `make kernel`), its boots fail alone
+    # and say how to build it; the others still run.
+    if not os.path.isfile(debug_kernel) and any(b.debug for b in boots):
+        why = "%s not found: `make BUILD=%s debug-kernel` builds it (make test does)" % (
+            debug_kernel, build)
+        for b in boots:
+            if b.debug:
+                tally.add(b.name + ": boot", False, why)
+                say("[--/%d] %-*s FAIL  (%s)" % (len(boots), width, b.name, why))
+        configs = [c for b, c in zip(boots, configs) if not b.debug]
+        boots = [b for b in boots if not b.debug]
+        if not boots:
+            return
+    # Images first, one per distinct kernel and command line, so parallel boots do not race to
+    # make them. The cache must hold them all until the last boot: pruning one would rebuild
+    # it, or unlink it just before a boot opens it.
     t = time.monotonic()
-    cmdlines = sorted({c.cmdline for c in configs})
-    for c in cmdlines:
-        run.build_iso(build, c, quiet=True)
-    say("images: %d command lines ready in %.1fs" % (len(cmdlines), time.monotonic() - t))
+    images = sorted({(c.kernel, c.cmdline) for c in configs})
+    run.ISO_CACHE_KEEP = max(run.ISO_CACHE_KEEP, len(images))
+    for kernel, cmdline in images:
+        run.build_iso(build, cmdline, kernel=kernel, quiet=True)
+    say("images: %d kernel and command line pairs ready in %.1fs" % (len(images),
+                                                                     time.monotonic() - t))
 
     done = [0]
 
@@ -369,8 +410,8 @@ def run_boots(build, tally, jobs, only):
         detail, failed = judge(b, cfg, r, tally)
         with out_lock:
             done[0] += 1
-        say("[%2d/%d] %-26s %s  %s  %.1fs" % (done[0], len(boots), b.name,
-                                              "FAIL" if failed else "PASS", detail, r.seconds))
+        say("[%2d/%d] %-*s %s  %s  %.1fs" % (done[0], len(boots), width, b.name,
+                                             "FAIL" if failed else "PASS", detail, r.seconds))
         if failed:
             say("    log: %s" % log, *indent_tail(r.text()))
 

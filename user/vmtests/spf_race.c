@@ -9,7 +9,8 @@
  *                      child that keeps the pages shared: each break is a copy and a TLB
  *                      flush under the PTE lock. It must finish (the deadlock of docs/spf.md).
  *   spf_vma_lifetime   threads fault a region another thread unmaps and maps again, whole
- *                      or in part: never a crash, never a stale byte, SIGSEGV once unmapped.
+ *                      or in part, or splits and merges back (mprotect): never a crash,
+ *                      never a stale byte, SIGSEGV once unmapped.
  *
  * Each notes the mode and how many faults the speculative path fixed (spf_success). Shared
  * state is the threads' own: the mutator alone owns its gaps and model; the others own their
@@ -415,9 +416,23 @@ TEST(spf_vma_lifetime)
 	for (int t = 0; t < VL_TOUCHERS; t++)
 		CHECK_EQ(pthread_create(&th[t], NULL, vl_toucher, (void *)(intptr_t)t), 0);
 	for (; cycles < VL_MIN_CYCLES || ut_now_ns() < end; cycles++) {
-		int how = (int)rnd(3);
+		int how = (int)rnd(4);
 
 		sched_yield();
+		if (how == 3) {
+			/*
+			 * Split, then merge back: the merge frees the upper half's VMA while its
+			 * pages stay mapped, taking no PTE lock, so a fault in flight there goes
+			 * on using it. munmap alone hardly ever shows a VMA freed too soon, even
+			 * in a DEBUG=1 kernel: its zap waits on the PTE lock for such a fault,
+			 * and the next mmap takes the freed VMA straight back.
+			 */
+			char *part = vl_slot + (rnd(2) ? half : 0);
+
+			CHECK_OK(mprotect(part, half, PROT_READ));
+			CHECK_OK(mprotect(part, half, PROT_READ | PROT_WRITE));
+			continue;
+		}
 		if (how == 0) { /* the whole VMA away; a fault there now is a MAPERR */
 			CHECK_OK(munmap(vl_slot, len));
 			CHECK_EQ(probe(vl_slot + rnd(VL_PAGES) * PAGE, 0), SEGV_MAPERR);

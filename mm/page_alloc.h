@@ -1,7 +1,7 @@
 /*
- * The physical page allocator (mm/page_alloc.c): a binary buddy allocator per NUMA node, with
- * per-CPU lists of single pages in front of it so the common allocation and free take no
- * shared lock. Out of memory returns NULL; callers handle it.
+ * The physical page allocator (mm/page_alloc*.c, table in docs/memory.md): a binary buddy
+ * allocator per NUMA node, with per-CPU lists of single pages in front of it so the common
+ * allocation and free take no shared lock. Out of memory returns NULL; callers handle it.
  */
 #ifndef MM_PAGE_ALLOC_H
 #define MM_PAGE_ALLOC_H

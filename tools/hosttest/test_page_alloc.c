@@ -1,9 +1,10 @@
 /*
- * Host unit test for the page allocator: mm/bootmem.c, mm/sparse.c and mm/page_alloc.c are
- * compiled into this program against a fake physical memory (a large MAP_NORESERVE mapping
- * standing in for the direct map), four NUMA nodes (one without memory) and three fake CPUs.
- * A fixed-seed random sequence of allocations and frees is checked page by page against a
- * model. Self-contained: its own stand-ins for the kernel headers and its own TAP macros.
+ * Host unit test for the page allocator: mm/bootmem.c, mm/sparse.c and mm/page_alloc*.c (all
+ * but the benchmark and the KTESTs) are compiled into this program against a fake physical
+ * memory (a large MAP_NORESERVE mapping standing in for the direct map), four NUMA nodes (one
+ * without memory) and three fake CPUs. A fixed-seed random sequence of allocations and frees
+ * is checked page by page against a model. Self-contained: its own stand-ins for the kernel
+ * headers and its own TAP macros.
  */
 #define PAGE_ALLOC_HOSTTEST 1
 
@@ -156,6 +157,10 @@ uint64_t memmap_total(const struct memmap *map, enum memmap_type type)
 #include "mm/bootmem.c"
 #include "mm/sparse.c"
 #include "mm/page_alloc.c"
+#include "mm/page_alloc_pcp.c"
+#include "mm/page_alloc_numa.c"
+#include "mm/page_alloc_boot.c"
+#include "mm/page_alloc_stats.c"
 
 /* ---- TAP ---- */
 

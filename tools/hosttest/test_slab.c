@@ -1,7 +1,8 @@
 /*
- * Host unit test of mm/slab.c, compiled with ASan and UBSan. The slab code is included
- * directly and runs over a fake page allocator (a 16 MiB array split into two NUMA nodes)
- * and fake CPUs; random alloc/free sequences are checked against a model of the live objects.
+ * Host unit test of the slab allocator, compiled with ASan and UBSan. Its files (mm/slab.c,
+ * mm/slab_debug.c, mm/kmalloc.c and the KTESTs of mm/slab_test.c) are included directly and
+ * run over a fake page allocator (a 16 MiB array split into two NUMA nodes) and fake CPUs;
+ * random alloc/free sequences are checked against a model of the live objects.
  * Built twice: this file with SLAB_DEBUG (detection tests through slab_report_hook), and
  * test_slab_nodebug.c, which includes this file with SLAB_TEST_NODEBUG, without it.
  */
@@ -227,6 +228,9 @@ void ktest_fail(struct ktest_ctx *ctx, const char *file, int line, const char *f
 }
 
 #include "mm/slab.c"
+#include "mm/slab_debug.c"
+#include "mm/kmalloc.c"
+#include "mm/slab_test.c"
 
 /* ---- tiny TAP harness ---- */
 static int tests_run, tests_passed, tests_failed;
@@ -585,7 +589,7 @@ static void test_destroy(void)
 	CHECK(kmem_cache_create("badalign", 64, 8192, 0) == NULL);
 }
 
-/* Runs the in-kernel tests of mm/slab.c here too. */
+/* Runs the in-kernel tests of mm/slab_test.c here too. */
 static void test_ktests(void)
 {
 	struct ktest_ctx ctx = {"slab", 0};
@@ -729,7 +733,7 @@ int main(void)
 	run_test("out of memory gives NULL and recovers", test_oom);
 	run_test("falls back to smaller slabs under fragmentation", test_fallback_order);
 	run_test("destroy refuses live objects, then succeeds", test_destroy);
-	run_test("in-kernel tests of mm/slab.c", test_ktests);
+	run_test("in-kernel tests of mm/slab_test.c", test_ktests);
 	run_test("bad kfree pointers are reported", test_bad_kfree);
 #ifdef SLAB_DEBUG
 	run_test("debug: red zones, poison, double free, bad pointers", test_debug_detection);

@@ -61,9 +61,15 @@ struct page {
 			uint32_t inuse;		  /* objects handed out */
 			uint32_t objects;	  /* objects the slab holds */
 		} slab;
-		/* Page-table pages (PG_pagetable): the PTE lock of the VM issue lives here. */
+		/* Page-table pages (PG_pagetable). */
 		struct {
+			/* The PTE lock (PTE tables). Never overlaid while the table may be reached:
+			 * a speculative fault can still try-lock and unlock it after the table was
+			 * unlinked, until the TLB shootdown that frees the table completes. */
 			spinlock_t ptl;
+			/* mmu_gather.tables, once unlinked and waiting for the flush; the unmapper
+			 */
+			struct page *free_next;
 		} pt;
 	};
 	void *private_; /* owner-specific (anonymous mapping for the VM and NUMA issues) */

@@ -238,7 +238,13 @@ void tlb_remove_page(struct mmu_gather *tlb, struct page *page, uint64_t addr)
 
 void tlb_remove_table(struct mmu_gather *tlb, struct page *table, uint64_t start, uint64_t end)
 {
-	table->lru.next = tlb->tables;
+	/*
+	 * Not lru, which shares its bytes with pt.ptl: a speculative fault that read the PMD
+	 * before we cleared it may still try-lock this table's lock, see the PMD changed and
+	 * unlock, all before it acknowledges our shootdown. Linked through lru, that would
+	 * write a lock value over the list (seen: a #PF at 0x10010 in tlb_flush_mmu).
+	 */
+	table->pt.free_next = tlb->tables;
 	tlb->tables = table;
 	tlb->freed_tables++;
 	/*
@@ -275,7 +281,7 @@ void tlb_flush_mmu(struct mmu_gather *tlb)
 	}
 	tlb->nr_batches = 0;
 	while (t) {
-		struct page *next = t->lru.next;
+		struct page *next = t->pt.free_next;
 
 		free_pages(t, 0);
 		t = next;

@@ -72,8 +72,8 @@ struct mmu_gather {
 	unsigned int nr_local;
 	unsigned int nr_batches;	  /* batch pages allocated */
 	struct mmu_gather_batch *batches; /* more gathered pages; the head is being filled */
-	struct page *tables;		  /* page-table pages to free after the flush */
-	uint64_t unmapped_pages;	  /* counts, for rss_pages / pgtable_pages */
+	struct page *tables;	 /* page-table pages to free after the flush (pt.free_next) */
+	uint64_t unmapped_pages; /* counts, for rss_pages / pgtable_pages */
 	uint64_t freed_tables;
 };
 

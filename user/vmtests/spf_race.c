@@ -11,6 +11,8 @@
  *   spf_vma_lifetime   threads fault a region another thread unmaps and maps again, whole
  *                      or in part, or splits and merges back (mprotect): never a crash,
  *                      never a stale byte, SIGSEGV once unmapped.
+ *   spf_table_free     threads fault and empty (MADV_DONTNEED) their own pages in a page
+ *                      table that another thread's munmap keeps emptying and freeing.
  *
  * Each notes the mode and how many faults the speculative path fixed (spf_success). Shared
  * state is the threads' own: the mutator alone owns its gaps and model; the others own their
@@ -453,5 +455,102 @@ TEST(spf_vma_lifetime)
 	for (int p = 0; p < VL_PAGES; p++)
 		CHECK_EQ(probe(vl_slot + p * PAGE, 0), SEGV_MAPERR);
 	ut_note("%ld cycles, %ld of %d touchers saw both outcomes", cycles, both, VL_TOUCHERS);
+	spf_end(&c);
+}
+
+/* ---- spf_table_free ---- */
+
+#define TF_FAULTERS 1
+#define TF_XPAGES   32		 /* at most, in the mapper's region: zaps short and long */
+#define TF_SPAN	    (512 * PAGE) /* what one PTE table maps */
+
+static char *tf_block; /* 2 MiB aligned: one PTE table for all of it */
+static int tf_stop;
+static int tf_cpus[8], tf_ncpus;
+
+/* Faulter f owns one page, a VMA of its own, in the mapper's table. (More faulters make
+ * the table rarely empty, hence rarely freed.) */
+static char *tf_page(int f)
+{
+	return tf_block + (size_t)(1 + 2 * f) * PAGE;
+}
+
+static void *tf_faulter(void *arg)
+{
+	int f = (int)(intptr_t)arg;
+	char *m = tf_page(f);
+	long k;
+
+	if (tf_ncpus > 1)
+		pin_to_cpu(tf_cpus[(f + 1) % tf_ncpus]);
+	for (k = 1; !LOAD(&tf_stop); k++) {
+		/* A fault into a table the mapper may be freeing right now, then empty again. */
+		*(volatile char *)m = (char)k;
+		if (*(volatile char *)m != (char)k)
+			FAIL("faulter %d, round %ld: wrote %d, read %d", f, k, (char)k, *m);
+		CHECK_OK(madvise(m, PAGE, MADV_DONTNEED));
+	}
+	return (void *)(intptr_t)k;
+}
+
+/*
+ * The faulters' pages and the mapper's region share one PTE table, and are separate VMAs (with
+ * holes between, so nothing merges). Whenever the faulters' pages are empty (MADV_DONTNEED),
+ * the mapper's munmap leaves the table empty and frees it: unlinked under its lock, freed
+ * after the shootdown, while the faulters fault speculatively through the same PMD. A fault
+ * must never fill a table that is being freed (spf_pte_lock reads the PMD again under the
+ * lock), nor lose its data, nor leak a table (vmtests' leak check after every test). The
+ * narrowest race here, a fault that try-locks the table's lock after it was unlinked, is too
+ * rare to hit on purpose; mm_tlb_table_lock_intact (mm/tlb_test.c) replays it in sequence.
+ */
+TEST(spf_table_free)
+{
+	pthread_t th[TF_FAULTERS];
+	struct spf_count c;
+	uint64_t end = deadline();
+	long cycles = 0, rounds = 0;
+	char *raw, *x;
+	void *ret;
+
+	long long busy0 = 0, busy1 = 0, pmd0 = 0, pmd1 = 0;
+	int have = vmstat_value("spf_abort_pte_busy", &busy0) &&
+		   vmstat_value("spf_abort_pmd_changed", &pmd0);
+
+	spf_start(&c);
+	tf_ncpus = allowed_cpus(tf_cpus, 8);
+	raw = map(NULL, 2 * TF_SPAN, PROT_NONE, 0);
+	tf_block = (char *)(((uintptr_t)raw + TF_SPAN - 1) & ~(uintptr_t)(TF_SPAN - 1));
+	CHECK_OK(munmap(tf_block, TF_SPAN)); /* the block is a hole; PROT_NONE around it */
+	for (int f = 0; f < TF_FAULTERS; f++)
+		if (mmap(tf_page(f), PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != tf_page(f))
+			FAIL("mmap of faulter %d's page", f);
+	x = tf_block + TF_SPAN / 2;
+	if (tf_ncpus > 1)
+		pin_to_cpu(tf_cpus[0]);
+	STORE(&tf_stop, 0);
+	for (int f = 0; f < TF_FAULTERS; f++)
+		CHECK_EQ(pthread_create(&th[f], NULL, tf_faulter, (void *)(intptr_t)f), 0);
+	for (; cycles < 100 || ut_now_ns() < end; cycles++) {
+		size_t pages = 1 + rnd(TF_XPAGES);
+
+		if (mmap(x, pages * PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != x)
+			FAIL("cycle %ld: mmap of the mapper's region", cycles);
+		for (size_t p = 0; p < pages; p++)
+			x[p * PAGE] = 1; /* the table exists while these pages are mapped */
+		CHECK_OK(munmap(x, pages * PAGE));
+	}
+	STORE(&tf_stop, 1);
+	for (int f = 0; f < TF_FAULTERS; f++) {
+		pthread_join(th[f], &ret);
+		rounds += (long)(intptr_t)ret;
+	}
+	munmap(raw, 2 * TF_SPAN);
+	ut_note("%ld mapper cycles, %ld faulter rounds", cycles, rounds);
+	if (have && vmstat_value("spf_abort_pte_busy", &busy1) &&
+	    vmstat_value("spf_abort_pmd_changed", &pmd1))
+		ut_note("spf_abort_pte_busy +%lld, spf_abort_pmd_changed +%lld", busy1 - busy0,
+			pmd1 - pmd0);
 	spf_end(&c);
 }

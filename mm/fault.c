@@ -85,7 +85,14 @@ static bool spf_pte_lock(struct vm_fault *vmf)
 			count_vm_event(spf_abort_vma_changed);
 			return false;
 		}
-		if (READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
+		/*
+		 * Walked again from the PGD, not read through vmf->pmd: interrupts were on since
+		 * the walk, and an unmap of a neighbouring VMA (which moves no sequence of ours)
+		 * may have emptied and freed the PMD table vmf->pmd points into, and the PTE
+		 * table with it. Found again with interrupts off, both stay until we turn them on.
+		 */
+		if (spf_pmd_lookup(vmf->vma->vm_mm, vmf->address) != vmf->pmd ||
+		    READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
 			local_irq_enable();
 			count_vm_event(spf_abort_pmd_changed);
 			return false;

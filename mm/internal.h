@@ -142,6 +142,11 @@ struct vm_fault {
 	uint64_t orig_pmd;	/* speculative: the PMD entry read by the IRQ-off walk */
 };
 
+/*
+ * mm/spf.c: the PMD entry mapping addr, found from mm->pgd, or NULL if a level is missing or
+ * huge. Interrupts off: the tables it passes cannot be freed until they are on again.
+ */
+uint64_t *spf_pmd_lookup(struct mm_struct *mm, uint64_t addr);
 /* mm/spf.c: is vmf's VMA detached, or has its vm_sequence moved since vmf->sequence? */
 bool vma_has_changed(const struct vm_fault *vmf);
 /* mm/fault.c: the PTE level of a fault, for the classic path and mm/spf.c. */

@@ -136,6 +136,23 @@ static bool spf_access_denied(unsigned int flags, uint64_t vm_flags)
 	return !(vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
 }
 
+uint64_t *spf_pmd_lookup(struct mm_struct *mm, uint64_t addr)
+{
+	uint64_t e = READ_ONCE(mm->pgd[pgd_index(addr)]);
+	uint64_t *pmd;
+
+	if (!(e & _PAGE_PRESENT))
+		return NULL;
+	e = READ_ONCE(entry_table(e)[pud_index(addr)]);
+	if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
+		return NULL;
+	pmd = &entry_table(e)[pmd_index(addr)];
+	e = READ_ONCE(*pmd);
+	if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
+		return NULL;
+	return pmd;
+}
+
 /*
  * PGD -> PUD -> PMD (P4D is folded: four levels), each entry read once, interrupts off so no
  * table on the way can be freed (no shootdown can complete without this CPU). Never allocates:
@@ -144,28 +161,20 @@ static bool spf_access_denied(unsigned int flags, uint64_t vm_flags)
  */
 static bool spf_walk(struct vm_fault *vmf, struct mm_struct *mm)
 {
-	uint64_t e, *pmd;
+	uint64_t *pmd;
 
 	local_irq_disable();
-	e = READ_ONCE(mm->pgd[pgd_index(vmf->address)]);
-	if (!(e & _PAGE_PRESENT))
-		goto none;
-	e = READ_ONCE(entry_table(e)[pud_index(vmf->address)]);
-	if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
-		goto none;
-	pmd = &entry_table(e)[pmd_index(vmf->address)];
-	e = READ_ONCE(*pmd);
-	if (!(e & _PAGE_PRESENT) || (e & _PAGE_PSE))
-		goto none;
+	pmd = spf_pmd_lookup(mm, vmf->address);
+	if (!pmd) {
+		local_irq_enable();
+		count_vm_event(spf_abort_no_pmd);
+		return false;
+	}
 	vmf->pmd = pmd;
-	vmf->orig_pmd = e;
-	vmf->orig_pte = READ_ONCE(entry_table(e)[pte_index(vmf->address)]);
+	vmf->orig_pmd = READ_ONCE(*pmd);
+	vmf->orig_pte = READ_ONCE(entry_table(vmf->orig_pmd)[pte_index(vmf->address)]);
 	local_irq_enable();
 	return true;
-none:
-	local_irq_enable();
-	count_vm_event(spf_abort_no_pmd);
-	return false;
 }
 
 vm_fault_t handle_speculative_fault(struct mm_struct *mm, uint64_t address, unsigned int flags)

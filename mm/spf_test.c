@@ -5,6 +5,7 @@
  */
 #include "mm/internal.h"
 #include "mm/vma.h"
+#include "mm/slab.h"
 #include "kernel/ktest.h"
 #include "kernel/thread.h"
 #include "kernel/sched.h"
@@ -243,6 +244,36 @@ static int spf_fn(void *arg)
 	vm_events_sum(&e1);
 	KEXPECT_EQ(EV_DELTA(e0, e1, spf_abort_pmd_changed), 1);
 	KEXPECT_EQ(mm_lookup_pte(mm, a + PG(600)), 0);
+
+	/*
+	 * The same unmap could have freed the PMD table too (nothing else in its 1 GiB), and its
+	 * page be in use again by the time our interrupts are off, holding by chance the value
+	 * we saw. vmf->pmd is then a pointer into someone else's page: here, a copy of the
+	 * entry elsewhere. The PTE level must find the PMD again from the PGD and give up.
+	 */
+	{
+		uint64_t *stale = kmalloc(sizeof(*stale), GFP_KERNEL);
+
+		KEXPECT(stale != NULL);
+		if (stale) {
+			memset(&vmf, 0, sizeof(vmf));
+			vmf.vma = find_vma(mm, a);
+			vmf.address = vmf.real_address = a + PG(5);
+			vmf.flags = WFAULT | FAULT_FLAG_SPECULATIVE;
+			vmf.orig_pmd = *pmd_lookup(mm, a);
+			*stale = vmf.orig_pmd;
+			vmf.pmd = stale;
+			vmf.sequence = READ_ONCE(vmf.vma->vm_sequence.sequence);
+			vm_events_sum(&e0);
+			rcu_read_lock();
+			KEXPECT_EQ(handle_pte_fault(&vmf), VM_FAULT_RETRY);
+			rcu_read_unlock();
+			vm_events_sum(&e1);
+			KEXPECT_EQ(EV_DELTA(e0, e1, spf_abort_pmd_changed), 1);
+			KEXPECT_EQ(mm_lookup_pte(mm, a + PG(5)), 0);
+			kfree(stale);
+		}
+	}
 
 	/* The PTE lock held by another CPU: try, give up, and the classic path then succeeds. */
 	if (READ_ONCE(sched_cpu_mask) & 2) {

@@ -468,8 +468,10 @@ static char *tf_block; /* 2 MiB aligned: one PTE table for all of it */
 static int tf_stop;
 static int tf_cpus[8], tf_ncpus;
 
-/* Faulter f owns one page, a VMA of its own, in the mapper's table. (More faulters make
- * the table rarely empty, hence rarely freed.) */
+/*
+ * Faulter f owns one page, a VMA of its own, in the mapper's table. One faulter: with more,
+ * the table is rarely empty all at once, hence rarely freed.
+ */
 static char *tf_page(int f)
 {
 	return tf_block + (size_t)(1 + 2 * f) * PAGE;

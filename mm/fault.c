@@ -74,6 +74,24 @@ void vm_events_sum(struct vm_event_counts *out)
  * we hold the lock with the count unchanged, the table stays until we drop it, and interrupts
  * can come back on. false: VM_FAULT_RETRY, nothing held.
  */
+/*
+ * May vmf->pmd still be read? Interrupts were on since the walk, and an unmap of a
+ * neighbouring VMA (which moves no sequence of ours) may have emptied and freed the PMD table
+ * vmf->pmd points into, and the PTE table with it. Tables are freed only after a
+ * flush_tlb_mm_range() that began after they were unlinked, and each begins by bumping
+ * mm->tlb_gen: if it has not moved since before the walk, nothing the walk went through is
+ * freed. Otherwise (any flush of the mm moves it) walk again from the PGD. Either way,
+ * interrupts are off from here, so no flush can complete until they are on again.
+ */
+static bool spf_pmd_live(struct vm_fault *vmf)
+{
+	struct mm_struct *mm = vmf->vma->vm_mm;
+
+	if (__atomic_load_n(&mm->tlb_gen, __ATOMIC_ACQUIRE) == vmf->tlb_gen)
+		return true;
+	return spf_pmd_lookup(mm, vmf->address) == vmf->pmd;
+}
+
 static bool spf_pte_lock(struct vm_fault *vmf)
 {
 	spinlock_t *ptl = pte_lockptr(vmf->orig_pmd);
@@ -85,14 +103,7 @@ static bool spf_pte_lock(struct vm_fault *vmf)
 			count_vm_event(spf_abort_vma_changed);
 			return false;
 		}
-		/*
-		 * Walked again from the PGD, not read through vmf->pmd: interrupts were on since
-		 * the walk, and an unmap of a neighbouring VMA (which moves no sequence of ours)
-		 * may have emptied and freed the PMD table vmf->pmd points into, and the PTE
-		 * table with it. Found again with interrupts off, both stay until we turn them on.
-		 */
-		if (spf_pmd_lookup(vmf->vma->vm_mm, vmf->address) != vmf->pmd ||
-		    READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
+		if (!spf_pmd_live(vmf) || READ_ONCE(*vmf->pmd) != vmf->orig_pmd) {
 			local_irq_enable();
 			count_vm_event(spf_abort_pmd_changed);
 			return false;

@@ -140,6 +140,7 @@ struct vm_fault {
 	spinlock_t *ptl;	/* the PTE table's lock */
 	unsigned long sequence; /* vma->vm_sequence when the speculative fault began */
 	uint64_t orig_pmd;	/* speculative: the PMD entry read by the IRQ-off walk */
+	uint64_t tlb_gen;	/* speculative: mm->tlb_gen, read before that walk */
 };
 
 /*

@@ -164,6 +164,7 @@ static bool spf_walk(struct vm_fault *vmf, struct mm_struct *mm)
 	uint64_t *pmd;
 
 	local_irq_disable();
+	vmf->tlb_gen = __atomic_load_n(&mm->tlb_gen, __ATOMIC_ACQUIRE);
 	pmd = spf_pmd_lookup(mm, vmf->address);
 	if (!pmd) {
 		local_irq_enable();

@@ -249,7 +249,8 @@ static int spf_fn(void *arg)
 	 * The same unmap could have freed the PMD table too (nothing else in its 1 GiB), and its
 	 * page be in use again by the time our interrupts are off, holding by chance the value
 	 * we saw. vmf->pmd is then a pointer into someone else's page: here, a copy of the
-	 * entry elsewhere. The PTE level must find the PMD again from the PGD and give up.
+	 * entry elsewhere. The PTE level must see that the mm was flushed since the walk, find
+	 * the PMD again from the PGD and give up.
 	 */
 	{
 		uint64_t *stale = kmalloc(sizeof(*stale), GFP_KERNEL);
@@ -264,6 +265,8 @@ static int spf_fn(void *arg)
 			*stale = vmf.orig_pmd;
 			vmf.pmd = stale;
 			vmf.sequence = READ_ONCE(vmf.vma->vm_sequence.sequence);
+			/* The freeing unmap flushed after our walk: the generation moved. */
+			vmf.tlb_gen = READ_ONCE(mm->tlb_gen) - 1;
 			vm_events_sum(&e0);
 			rcu_read_lock();
 			KEXPECT_EQ(handle_pte_fault(&vmf), VM_FAULT_RETRY);

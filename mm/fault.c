@@ -64,17 +64,6 @@ void vm_events_sum(struct vm_event_counts *out)
 #define SPF_TRYLOCK_ATTEMPTS 16
 
 /*
- * The speculative way to the PTE lock (mm/spf.c explains the whole path). With interrupts
- * off this CPU cannot acknowledge a TLB shootdown, so the PTE table the walk found cannot be
- * freed while we look (DESIGN.md, fact 2): check that the VMA is unchanged and the PMD still
- * points at that table, and only then touch the lock inside the table's struct page. Never
- * spin on it with interrupts off: its holder may be waiting for this CPU to acknowledge a
- * shootdown (fact 3). Try, and between tries open the interrupt window. The VMA is checked
- * again under the lock: an unmap bumps vm_sequence before it takes this lock to zap, so once
- * we hold the lock with the count unchanged, the table stays until we drop it, and interrupts
- * can come back on. false: VM_FAULT_RETRY, nothing held.
- */
-/*
  * May vmf->pmd still be read? Interrupts were on since the walk, and an unmap of a
  * neighbouring VMA (which moves no sequence of ours) may have emptied and freed the PMD table
  * vmf->pmd points into, and the PTE table with it. Tables are freed only after a
@@ -92,6 +81,17 @@ static bool spf_pmd_live(struct vm_fault *vmf)
 	return spf_pmd_lookup(mm, vmf->address) == vmf->pmd;
 }
 
+/*
+ * The speculative way to the PTE lock (mm/spf.c explains the whole path). With interrupts
+ * off this CPU cannot acknowledge a TLB shootdown, so the PTE table the walk found cannot be
+ * freed while we look (DESIGN.md, fact 2): check that the VMA is unchanged and the PMD still
+ * points at that table, and only then touch the lock inside the table's struct page. Never
+ * spin on it with interrupts off: its holder may be waiting for this CPU to acknowledge a
+ * shootdown (fact 3). Try, and between tries open the interrupt window. The VMA is checked
+ * again under the lock: an unmap bumps vm_sequence before it takes this lock to zap, so once
+ * we hold the lock with the count unchanged, the table stays until we drop it, and interrupts
+ * can come back on. false: VM_FAULT_RETRY, nothing held.
+ */
 static bool spf_pte_lock(struct vm_fault *vmf)
 {
 	spinlock_t *ptl = pte_lockptr(vmf->orig_pmd);

@@ -63,12 +63,13 @@ struct page {
 		} slab;
 		/* Page-table pages (PG_pagetable). */
 		struct {
-			/* The PTE lock (PTE tables). Never overlaid while the table may be reached:
+			/*
+			 * The PTE lock (PTE tables). Never overlaid while the table may be reached:
 			 * a speculative fault can still try-lock and unlock it after the table was
-			 * unlinked, until the TLB shootdown that frees the table completes. */
-			spinlock_t ptl;
-			/* mmu_gather.tables, once unlinked and waiting for the flush; the unmapper
+			 * unlinked, until the TLB shootdown that frees the table completes.
 			 */
+			spinlock_t ptl;
+			/* Links mmu_gather.tables from unlink to free; the unmapper's. */
 			struct page *free_next;
 		} pt;
 	};

@@ -123,6 +123,32 @@ static int ptl_holder(void *arg)
 #define EV_DELTA(a, b, f) ((b).f - (a).f)
 #define WFAULT		  (FAULT_FLAG_WRITE | FAULT_FLAG_USER)
 
+/* A speculative fault at addr as the walk would leave it: VMA, PMD and sequence as now. */
+static void spf_vmf_init(struct vm_fault *vmf, struct mm_struct *mm, uint64_t addr)
+{
+	memset(vmf, 0, sizeof(*vmf));
+	vmf->vma = find_vma(mm, addr);
+	vmf->address = vmf->real_address = addr;
+	vmf->flags = WFAULT | FAULT_FLAG_SPECULATIVE;
+	vmf->pmd = pmd_lookup(mm, addr);
+	vmf->orig_pmd = *vmf->pmd;
+	vmf->sequence = READ_ONCE(vmf->vma->vm_sequence.sequence);
+}
+
+/* The PTE level must give up on vmf for a moved PMD, installing nothing. */
+static void expect_pmd_changed(struct ktest_ctx *ctx, struct vm_fault *vmf, struct mm_struct *mm)
+{
+	struct vm_event_counts e0, e1;
+
+	vm_events_sum(&e0);
+	rcu_read_lock();
+	KEXPECT_EQ(handle_pte_fault(vmf), VM_FAULT_RETRY);
+	rcu_read_unlock();
+	vm_events_sum(&e1);
+	KEXPECT_EQ(EV_DELTA(e0, e1, spf_abort_pmd_changed), 1);
+	KEXPECT_EQ(mm_lookup_pte(mm, vmf->address), 0);
+}
+
 static int spf_fn(void *arg)
 {
 	struct ktest_ctx *ctx = arg;
@@ -227,23 +253,10 @@ static int spf_fn(void *arg)
 	KEXPECT_EQ(vm_mmap(mm, a + PG(600), PG(2), RW, FIXED), (long)(a + PG(600)));
 	KEXPECT_EQ(vm_mmap(mm, a + PG(602), PG(2), PROT_READ, FIXED), (long)(a + PG(602)));
 	KEXPECT_EQ(populate_range(mm, a + PG(602), a + PG(604), false), 0);
-	vma = find_vma(mm, a + PG(600));
-	memset(&vmf, 0, sizeof(vmf));
-	vmf.vma = vma;
-	vmf.address = vmf.real_address = a + PG(600);
-	vmf.flags = WFAULT | FAULT_FLAG_SPECULATIVE;
-	vmf.pmd = pmd_lookup(mm, a + PG(600));
-	vmf.orig_pmd = *vmf.pmd;
-	vmf.sequence = READ_ONCE(vma->vm_sequence.sequence);
+	spf_vmf_init(&vmf, mm, a + PG(600));
 	KEXPECT_EQ(vm_munmap(mm, a + PG(602), PG(2)), 0);
-	KEXPECT_EQ(READ_ONCE(vma->vm_sequence.sequence), vmf.sequence);
-	vm_events_sum(&e0);
-	rcu_read_lock();
-	KEXPECT_EQ(handle_pte_fault(&vmf), VM_FAULT_RETRY);
-	rcu_read_unlock();
-	vm_events_sum(&e1);
-	KEXPECT_EQ(EV_DELTA(e0, e1, spf_abort_pmd_changed), 1);
-	KEXPECT_EQ(mm_lookup_pte(mm, a + PG(600)), 0);
+	KEXPECT_EQ(READ_ONCE(vmf.vma->vm_sequence.sequence), vmf.sequence);
+	expect_pmd_changed(ctx, &vmf, mm);
 
 	/*
 	 * The same unmap could have freed the PMD table too (nothing else in its 1 GiB), and its
@@ -257,23 +270,12 @@ static int spf_fn(void *arg)
 
 		KEXPECT(stale != NULL);
 		if (stale) {
-			memset(&vmf, 0, sizeof(vmf));
-			vmf.vma = find_vma(mm, a);
-			vmf.address = vmf.real_address = a + PG(5);
-			vmf.flags = WFAULT | FAULT_FLAG_SPECULATIVE;
-			vmf.orig_pmd = *pmd_lookup(mm, a);
+			spf_vmf_init(&vmf, mm, a + PG(5));
 			*stale = vmf.orig_pmd;
 			vmf.pmd = stale;
-			vmf.sequence = READ_ONCE(vmf.vma->vm_sequence.sequence);
 			/* The freeing unmap flushed after our walk: the generation moved. */
 			vmf.tlb_gen = READ_ONCE(mm->tlb_gen) - 1;
-			vm_events_sum(&e0);
-			rcu_read_lock();
-			KEXPECT_EQ(handle_pte_fault(&vmf), VM_FAULT_RETRY);
-			rcu_read_unlock();
-			vm_events_sum(&e1);
-			KEXPECT_EQ(EV_DELTA(e0, e1, spf_abort_pmd_changed), 1);
-			KEXPECT_EQ(mm_lookup_pte(mm, a + PG(5)), 0);
+			expect_pmd_changed(ctx, &vmf, mm);
 			kfree(stale);
 		}
 	}

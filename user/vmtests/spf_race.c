@@ -463,6 +463,7 @@ TEST(spf_vma_lifetime)
 #define TF_FAULTERS 1
 #define TF_XPAGES   32		 /* at most, in the mapper's region: zaps short and long */
 #define TF_SPAN	    (512 * PAGE) /* what one PTE table maps */
+#define TF_PAUSE_NS 400000	 /* the faulter's pauses: up to a few mapper cycles */
 
 static char *tf_block; /* 2 MiB aligned: one PTE table for all of it */
 static int tf_stop;
@@ -481,11 +482,21 @@ static void *tf_faulter(void *arg)
 {
 	int f = (int)(intptr_t)arg;
 	char *m = tf_page(f);
+	uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)f;
 	long k;
 
 	if (tf_ncpus > 1)
 		pin_to_cpu(tf_cpus[(f + 1) % tf_ncpus]);
 	for (k = 1; !LOAD(&tf_stop); k++) {
+		/*
+		 * A pause of random length with the page empty, so that the mapper's munmap may
+		 * free the table just as our fault walks it. Without it the two fall into step:
+		 * our fault always refills the page while the mapper touches its own, and its
+		 * munmap never finds the table empty.
+		 */
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		for (uint64_t until = ut_now_ns() + seed % TF_PAUSE_NS; ut_now_ns() < until;)
+			;
 		/* A fault into a table the mapper may be freeing right now, then empty again. */
 		*(volatile char *)m = (char)k;
 		if (*(volatile char *)m != (char)k)
@@ -497,13 +508,15 @@ static void *tf_faulter(void *arg)
 
 /*
  * The faulters' pages and the mapper's region share one PTE table, and are separate VMAs (with
- * holes between, so nothing merges). Whenever the faulters' pages are empty (MADV_DONTNEED),
- * the mapper's munmap leaves the table empty and frees it: unlinked under its lock, freed
- * after the shootdown, while the faulters fault speculatively through the same PMD. A fault
- * must never fill a table that is being freed (spf_pte_lock reads the PMD again under the
- * lock), nor lose its data, nor leak a table (vmtests' leak check after every test). The
- * narrowest race here, a fault that try-locks the table's lock after it was unlinked, is too
- * rare to hit on purpose; mm_tlb_table_lock_intact (mm/tlb_test.c) replays it in sequence.
+ * PROT_NONE between, so nothing merges). Whenever the faulters' pages are empty
+ * (MADV_DONTNEED), the mapper's munmap leaves the table empty and frees it: unlinked under
+ * its lock, freed after the shootdown, while the faulters fault speculatively through the same
+ * PMD. A fault must never fill a table that is being freed (spf_pte_lock reads the PMD again
+ * under the lock), nor lose its data, nor leak a table (vmtests' leak check after every test),
+ * and its late try-lock and unlock of an unlinked table's lock must not disturb the unmapper's
+ * queue of tables to free (docs/spf.md, race 6): with that queue linked through the lock's
+ * bytes, this test ended in a #PF in tlb_flush_mmu within its 2 s in every run. The note's
+ * spf_abort_pmd_changed counts the faults that found the table gone.
  */
 TEST(spf_table_free)
 {
@@ -520,14 +533,17 @@ TEST(spf_table_free)
 
 	spf_start(&c);
 	tf_ncpus = allowed_cpus(tf_cpus, 8);
+	/*
+	 * The block stays reserved PROT_NONE (which never has PTEs) but for the pages below: a
+	 * hole there would take the faulters' thread stacks (mmap places top-down, into the
+	 * highest gap), whose pages would keep the table from ever being empty.
+	 */
 	raw = map(NULL, 2 * TF_SPAN, PROT_NONE, 0);
 	tf_block = (char *)(((uintptr_t)raw + TF_SPAN - 1) & ~(uintptr_t)(TF_SPAN - 1));
-	CHECK_OK(munmap(tf_block, TF_SPAN)); /* the block is a hole; PROT_NONE around it */
 	for (int f = 0; f < TF_FAULTERS; f++)
-		if (mmap(tf_page(f), PAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) != tf_page(f))
-			FAIL("mmap of faulter %d's page", f);
+		map(tf_page(f), PAGE, PROT_READ | PROT_WRITE, MAP_FIXED);
 	x = tf_block + TF_SPAN / 2;
+	CHECK_OK(munmap(x, TF_XPAGES * PAGE)); /* the mapper's hole, too small for a stack */
 	if (tf_ncpus > 1)
 		pin_to_cpu(tf_cpus[0]);
 	STORE(&tf_stop, 0);
@@ -551,8 +567,16 @@ TEST(spf_table_free)
 	munmap(raw, 2 * TF_SPAN);
 	ut_note("%ld mapper cycles, %ld faulter rounds", cycles, rounds);
 	if (have && vmstat_value("spf_abort_pte_busy", &busy1) &&
-	    vmstat_value("spf_abort_pmd_changed", &pmd1))
+	    vmstat_value("spf_abort_pmd_changed", &pmd1)) {
 		ut_note("spf_abort_pte_busy +%lld, spf_abort_pmd_changed +%lld", busy1 - busy0,
 			pmd1 - pmd0);
+		/*
+		 * The point of the test: faults that found their table freed under them (a few
+		 * hundred a second here). Not on one CPU, where a speculative fault runs with
+		 * preemption off from start to end and the mapper cannot get in between.
+		 */
+		if (tf_ncpus > 1 && c.have && strcmp(c.mode, "off") && pmd1 == pmd0)
+			FAIL("no fault found its table freed: the test no longer races the free");
+	}
 	spf_end(&c);
 }

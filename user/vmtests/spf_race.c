@@ -30,14 +30,20 @@
 #define LOAD(p)	    __atomic_load_n(p, __ATOMIC_ACQUIRE)
 #define STORE(p, v) __atomic_store_n(p, v, __ATOMIC_RELEASE)
 
-static uint64_t rng = 88172645463325252ull;
+static uint64_t rng = 88172645463325252ull; /* the main thread's; workers keep their own */
+
+/* xorshift64 on *state, reduced to [0, n). */
+static uint64_t rnd_r(uint64_t *state, uint64_t n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state % n;
+}
 
 static unsigned rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return (unsigned)rnd_r(&rng, n);
 }
 
 static uint64_t deadline(void)
@@ -494,8 +500,7 @@ static void *tf_faulter(void *arg)
 		 * our fault always refills the page while the mapper touches its own, and its
 		 * munmap never finds the table empty.
 		 */
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-		for (uint64_t until = ut_now_ns() + seed % TF_PAUSE_NS; ut_now_ns() < until;)
+		for (uint64_t until = ut_now_ns() + rnd_r(&seed, TF_PAUSE_NS); ut_now_ns() < until;)
 			;
 		/* A fault into a table the mapper may be freeing right now, then empty again. */
 		*(volatile char *)m = (char)k;

@@ -520,8 +520,11 @@ static void *tf_faulter(void *arg)
  * under the lock), nor lose its data, nor leak a table (vmtests' leak check after every test),
  * and its late try-lock and unlock of an unlinked table's lock must not disturb the unmapper's
  * queue of tables to free (docs/spf.md, race 6): with that queue linked through the lock's
- * bytes, this test ended in a #PF in tlb_flush_mmu within its 2 s in every run. The note's
- * spf_abort_pmd_changed counts the faults that found the table gone.
+ * bytes, this test ended in a #PF in tlb_flush_mmu within its 2 s in every run under
+ * multi-threaded TCG (make run). The note's spf_abort_pmd_changed counts the faults that found
+ * the table gone: a few hundred a second there, but only 0 to 10 per run in make test's boots,
+ * whose single-threaded TCG switches vCPUs too rarely to land in the window often; so the
+ * count is noted, not required, and mm_tlb_table_lock_intact replays the race in sequence.
  */
 TEST(spf_table_free)
 {
@@ -572,16 +575,8 @@ TEST(spf_table_free)
 	munmap(raw, 2 * TF_SPAN);
 	ut_note("%ld mapper cycles, %ld faulter rounds", cycles, rounds);
 	if (have && vmstat_value("spf_abort_pte_busy", &busy1) &&
-	    vmstat_value("spf_abort_pmd_changed", &pmd1)) {
+	    vmstat_value("spf_abort_pmd_changed", &pmd1))
 		ut_note("spf_abort_pte_busy +%lld, spf_abort_pmd_changed +%lld", busy1 - busy0,
 			pmd1 - pmd0);
-		/*
-		 * The point of the test: faults that found their table freed under them (a few
-		 * hundred a second here). Not on one CPU, where a speculative fault runs with
-		 * preemption off from start to end and the mapper cannot get in between.
-		 */
-		if (tf_ncpus > 1 && c.have && strcmp(c.mode, "off") && pmd1 == pmd0)
-			FAIL("no fault found its table freed: the test no longer races the free");
-	}
 	spf_end(&c);
 }

@@ -390,13 +390,7 @@ int main(int argc, char **argv)
 	struct counters start;
 	int first = 1;
 
-	/* As init= the kernel may start us without descriptors. */
-	if (fcntl(1, F_GETFD) < 0) {
-		int fd = open("/dev/console", O_RDWR);
-
-		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	console_stdio(); /* as init= the kernel may start us without descriptors */
 	for (; first + 1 < argc && argv[first][0] == '-' && argv[first][2] == '\0'; first += 2) {
 		char *arg = argv[first + 1];
 

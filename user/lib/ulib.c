@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -145,4 +146,14 @@ int pin_to_cpu(int cpu)
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+void console_stdio(void)
+{
+	if (fcntl(1, F_GETFD) < 0) {
+		int fd = open("/dev/console", O_RDWR);
+
+		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
 }

@@ -39,4 +39,10 @@ int allowed_cpus(int *cpus, int max);
 /* Moves the calling thread onto one CPU; 0 or -1 (errno set). */
 int pin_to_cpu(int cpu);
 
+/*
+ * For programs the kernel may start as init= (tests, benchmarks): without descriptors, gives
+ * 0, 1 and 2 the console; stdout line-buffered, so a panic never swallows finished lines.
+ */
+void console_stdio(void);
+
 #endif

@@ -459,13 +459,7 @@ int ut_main(int argc, char **argv, const struct ut_config *cfg)
 		fprintf(stderr, "%s: no helper %s\n", cfg->name, argv[2]);
 		return 127;
 	}
-	/* As init= the kernel may start us without descriptors. */
-	if (fcntl(1, F_GETFD) < 0) {
-		int fd = open("/dev/console", O_RDWR);
-
-		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	console_stdio(); /* as init= the kernel may start us without descriptors */
 	for (; first < argc && argv[first][0] == '-'; first++)
 		if (!parse_option(argc, argv, &first, &list))
 			usage();

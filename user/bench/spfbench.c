@@ -255,6 +255,16 @@ static struct {
 	struct slot slots[MAX_THREADS + 1]; /* the last one: the mapper */
 } w;
 
+/* A fresh private anonymous read-write region, placed by the kernel. */
+static char *map_fresh(size_t len)
+{
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		die("mmap");
+	return m;
+}
+
 /* page_fault1: a write fault per page of a fresh region, then munmap. */
 static void *fault_thread(void *arg)
 {
@@ -263,11 +273,8 @@ static void *fault_thread(void *arg)
 
 	pin(i);
 	while (!__atomic_load_n(&w.stop, __ATOMIC_RELAXED)) {
-		char *m =
-			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *m = map_fresh(len);
 
-		if (m == MAP_FAILED)
-			die("mmap");
 		for (size_t off = 0; off < len; off += PAGE) {
 			*(volatile char *)(m + off) = 1;
 			w.slots[i].count++;
@@ -330,11 +337,8 @@ static void *ebizzy_thread(void *arg)
 
 	pin(i);
 	while (!__atomic_load_n(&w.stop, __ATOMIC_RELAXED)) {
-		char *m =
-			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *m = map_fresh(len);
 
-		if (m == MAP_FAILED)
-			die("mmap");
 		for (size_t off = 0; off < len; off += PAGE)
 			m[off] = (char)i;
 		memcpy(m, w.source, len);
@@ -508,13 +512,7 @@ int main(int argc, char **argv)
 	size_t src_len;
 	int first = 1;
 
-	/* As init= the kernel may start us without descriptors. */
-	if (fcntl(1, F_GETFD) < 0) {
-		int fd = open("/dev/console", O_RDWR);
-
-		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	console_stdio(); /* as init= the kernel may start us without descriptors */
 	for (; first < argc && argv[first][0] == '-' && argv[first][1] && argv[first][2] == '\0';
 	     first += 2) {
 		char *arg = argv[first + 1];

@@ -42,20 +42,19 @@ struct sched_timer {
 };
 
 struct runqueue {
-	spinlock_t lock;	     /* interrupts off while held; held across switch_to */
-	struct sched_link queue;     /* runnable threads not running (thread.rq_link); lock */
-	int nr_queued;		     /* length of queue; lock (read racily for balancing) */
-	struct thread *curr;	     /* the running thread (= percpu.current); lock */
-	struct thread *idle;	     /* fixed after sched_init */
-	struct thread *prev;	     /* thread switched away from, for sched_finish_switch; lock */
-	bool prev_migrate;	     /* prev must move to another CPU (affinity); lock */
-	struct sched_link dead;	     /* detached exited threads to free (thread.dead_link); lock */
-	spinlock_t timer_lock;	     /* guards timers */
-	struct sched_link timers;    /* struct sched_timer.link, earliest first; timer_lock */
-	uint64_t nr_switches;	     /* statistics; owning CPU */
-	uint64_t nr_steals;	     /* threads this CPU stole when idle; owning CPU */
-	uint64_t nr_wakeup_preempts; /* wake-ups that took this CPU at once (wake_place); lock */
-	int cpu;		     /* fixed */
+	spinlock_t lock;	  /* interrupts off while held; held across switch_to */
+	struct sched_link queue;  /* runnable threads not running (thread.rq_link); lock */
+	int nr_queued;		  /* length of queue; lock (read racily for balancing) */
+	struct thread *curr;	  /* the running thread (= percpu.current); lock */
+	struct thread *idle;	  /* fixed after sched_init */
+	struct thread *prev;	  /* thread switched away from, for sched_finish_switch; lock */
+	bool prev_migrate;	  /* prev must move to another CPU (affinity); lock */
+	struct sched_link dead;	  /* detached exited threads to free (thread.dead_link); lock */
+	spinlock_t timer_lock;	  /* guards timers */
+	struct sched_link timers; /* struct sched_timer.link, earliest first; timer_lock */
+	uint64_t nr_switches;	  /* statistics; owning CPU */
+	uint64_t nr_steals;	  /* threads this CPU stole when idle; owning CPU */
+	int cpu;		  /* fixed */
 };
 
 static struct runqueue runqueues[MAX_CPUS];
@@ -228,7 +227,6 @@ static void wake_place(struct runqueue *rq, struct thread *t)
 		return;
 	}
 	enqueue_head(rq, t);
-	rq->nr_wakeup_preempts++;
 	resched_cpu(rq);
 }
 

@@ -105,8 +105,25 @@ KTEST(spf_vm_sequence)
 
 static struct {
 	spinlock_t *ptl;
+	struct mm_struct *mm;
 	int phase;
 } busy;
+
+/* A tree change in progress on CPU 1: mm_rb_seq odd for a few milliseconds. */
+static int tree_writer(void *arg)
+{
+	uint64_t until;
+
+	(void)arg;
+	down_write(&busy.mm->mmap_lock);
+	vma_write_begin(busy.mm);
+	WRITE_ONCE(busy.phase, 1);
+	for (until = sched_clock_ns() + 5000000; sched_clock_ns() < until;)
+		cpu_relax();
+	vma_write_end(busy.mm);
+	up_write(&busy.mm->mmap_lock);
+	return 0;
+}
 
 static int ptl_holder(void *arg)
 {
@@ -277,6 +294,28 @@ static int spf_fn(void *arg)
 			vmf.tlb_gen = READ_ONCE(mm->tlb_gen) - 1;
 			expect_pmd_changed(ctx, &vmf, mm);
 			kfree(stale);
+		}
+	}
+
+	/*
+	 * A tree change on another CPU when the lookup starts: get_vma waits for the section
+	 * to close and walks again, rather than sending the fault to mmap_lock.
+	 */
+	if (READ_ONCE(sched_cpu_mask) & 2) {
+		struct thread *t = kthread_create(tree_writer, NULL, "spf_tree_writer");
+
+		busy.mm = mm;
+		busy.phase = 0;
+		KEXPECT(t != NULL);
+		if (t) {
+			sched_setaffinity(t, 1UL << 1);
+			thread_start(t);
+			KEXPECT(wait_for(&busy.phase, 1));
+			vma = get_vma(mm, a);
+			KEXPECT(vma != NULL && vma->vm_start == a);
+			if (vma)
+				put_vma(vma);
+			thread_join(t);
 		}
 	}
 

@@ -228,8 +228,9 @@ def boot_list(env):
     # judged here: docs/spf.md and docs/vm.md). spfbench's mixed row is also the harshest
     # load on the speculative path's page-table freeing; it found race 6 of docs/spf.md.
     user.append(Boot("user-spfbench-smoke-smp4", "user",
-                     ["== spfbench done ==", "mixed_mapper", "ebizzy"], SMP="4",
-                     CMDLINE="init=/bin/spfbench -- -t 0.2 -m 4 -M off,on,force"))
+                     ["== spfbench done ==", "mixed_mapper", "ebizzy", "2 repetitions, medians",
+                      "fault threads' munmap"], SMP="4",
+                     CMDLINE="init=/bin/spfbench -- -t 0.1 -r 2 -v -m 4 -M off,on,force"))
     user.append(Boot("user-vmbench-smoke-smp2", "user", ["== vmbench done =="], SMP="2",
                      CMDLINE="init=/bin/vmbench -- -t 0.2 -m 8"))
     user.append(Boot("user-bios-smp2-fxsave", "user", ["fpu: fxsave"], SMP="2",
